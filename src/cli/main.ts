@@ -1,0 +1,126 @@
+// The `vaat` command line: `vaat <command> <dump> [args…] [options]`.
+// Every command prints crash-like text, or its data with --json. Exit 0 when
+// a result was printed (problems met on the way go to stderr and into the
+// JSON); non-zero with a one-line message when nothing useful could be read.
+
+import { Command } from 'commander';
+import { Program, type ProgramOptions } from '../kernel/program.js';
+import { toJson } from '../util/json.js';
+import { materialize } from '../util/zst.js';
+import { collectSys, renderSys } from '../commands/sys.js';
+import { collectLog, renderLog } from '../commands/log.js';
+
+interface GlobalOpts {
+  systemMap?: string;
+  btf?: string;
+  zeroExcluded?: boolean;
+  cachePages?: string;
+  json?: boolean;
+}
+
+export function openProgram(dump: string, g: GlobalOpts): Program {
+  const opts: ProgramOptions = {
+    systemMap: g.systemMap,
+    btf: g.btf,
+    zeroExcluded: g.zeroExcluded,
+    cachePages: g.cachePages ? Number(g.cachePages) : undefined,
+    displayPath: dump,
+  };
+  return Program.open(materialize(dump), opts);
+}
+
+/** One line saying what went wrong, no stack trace (VAAT_DEBUG=1 shows it). */
+export function fail(what: string, e: unknown): never {
+  const err = e as Error;
+  if (process.env.VAAT_DEBUG) console.error(err.stack);
+  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError'];
+  const msg = (err?.message ?? String(e)).split('\n')[0];
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (known.includes(err?.name) || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') console.error(`vaat: ${what}: ${msg}`);
+  else console.error(`vaat: ${what}: internal error: ${msg}`);
+  process.exit(1);
+}
+
+function reportProblems(problems: Array<{ reason: string; address?: string; context?: string } | string>): void {
+  for (const p of problems.slice(0, 20)) {
+    if (typeof p === 'string') console.error(`vaat: warning: ${p}`);
+    else console.error(`vaat: warning: ${p.context ? p.context + ': ' : ''}${p.reason}`);
+  }
+  if (problems.length > 20) console.error(`vaat: warning: … and ${problems.length - 20} more (see --json)`);
+}
+
+/** Run a dump command: open, collect, print; map every failure to a one-line message. */
+export function runDumpCommand<T extends { problems?: unknown[] }>(
+  dump: string,
+  g: GlobalOpts,
+  collect: (prog: Program) => T,
+  render: (data: T) => string,
+): void {
+  let prog: Program;
+  try {
+    prog = openProgram(dump, g);
+  } catch (e) {
+    fail(dump, e);
+  }
+  let data: T;
+  try {
+    data = collect(prog);
+  } catch (e) {
+    fail(dump, e);
+  }
+  const openProblems = prog.problems;
+  if (g.json) {
+    process.stdout.write(toJson({ ...data, dumpProblems: openProblems }) + '\n');
+  } else {
+    process.stdout.write(render(data));
+  }
+  reportProblems([...openProblems, ...((data.problems as Array<{ reason: string }>) ?? [])]);
+  prog.close();
+}
+
+export function buildCli(): Command {
+  const program = new Command();
+  program
+    .name('vaat')
+    .description('vmcore automatic analysis tools: read Linux kernel crash dumps with no debuginfo')
+    .option('--system-map <file>', 'System.map, for kernels whose VMCOREINFO has no kallsyms (before 6.0)')
+    .option('--btf <file>', 'raw BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) instead of the dump\'s own')
+    .option('--zero-excluded', 'read pages excluded from the dump as zeros')
+    .option('--cache-pages <n>', 'page cache size in pages (default 4096)')
+    .showHelpAfterError();
+
+  const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOpts & Record<string, unknown>;
+
+  program
+    .command('sys')
+    .description('system summary: kernel, dump, CPUs, crash time, uptime, load, tasks, memory, panic (crash: sys)')
+    .argument('<dump>', 'vmcore (ELF, kdump-compressed or flattened; .zst is decompressed first)')
+    .option('-t, --taint', 'decode tainted_mask: letters and meaning of every set bit')
+    .option('--json', 'print the data as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectSys(p, { taint: !!o.taint }), (d) => renderSys(d, { taint: !!o.taint }));
+    });
+
+  program
+    .command('log')
+    .description('kernel log (crash: log)')
+    .argument('<dump>')
+    .option('-t, --no-time', 'omit timestamps')
+    .option('-m, --level', 'show each record\'s log level')
+    .option('--tail <n>', 'only the last n records')
+    .option('--json', 'print the records as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      const lo = { noTime: o.time === false, level: !!o.level, tail: o.tail !== undefined ? Number(o.tail) : undefined };
+      runDumpCommand(dump, o, (p) => collectLog(p, lo), (d) => renderLog(d, lo));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildCli().parseAsync(argv);
+}
+
+main(process.argv).catch((e) => fail('vaat', e));

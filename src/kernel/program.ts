@@ -1,0 +1,465 @@
+// Program: a kernel as the dump describes it. Opens the dump, finds
+// VMCOREINFO, sets up address translation, decodes kallsyms and BTF from the
+// dump's own memory (6.0+), and offers typed access to globals, per-CPU
+// variables and memory. Older kernels: a System.map (and optionally a raw
+// BTF file) supply what VMCOREINFO lacks.
+
+import * as fs from 'node:fs';
+import { openDump, type Dump, type OpenOptions } from '../dump/open.js';
+import { DumpReadError, ExcludedPageError, hex } from '../dump/errors.js';
+import type { PhysicalMemory, PageState } from '../dump/memory.js';
+import { X86_64, START_KERNEL_MAP, PageNotMappedError } from '../arch/x86_64.js';
+import { VmcoreInfo, scanForVmcoreinfo } from './vmcoreinfo.js';
+import { loadKallsyms, symbolTableFrom, SymbolTable, type SymbolEntry } from './kallsyms.js';
+import { Btf } from './btf.js';
+import { KObject } from './object.js';
+import { parseTypeName, TypeNameError } from './typeparse.js';
+import { findMember, strip, typeName, type CompoundType, type Member, type Type } from './types.js';
+import { dataJson } from '../util/datafile.js';
+import { ReadFault } from './problems.js';
+
+export interface ProgramOptions extends OpenOptions {
+  /** System.map for kernels whose VMCOREINFO has no kallsyms (before 6.0). */
+  systemMap?: string;
+  /** A raw BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) instead of the dump's own. */
+  btf?: string;
+  /** Read every excluded page as zeros (crash's --zero_excluded). */
+  zeroExcluded?: boolean;
+}
+
+/** A fatal problem: the dump cannot be read as a kernel at all. */
+export class ProgramError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProgramError';
+  }
+}
+
+type GlobalSpec = string | { struct: Array<[string, string]> };
+
+/**
+ * Excluded pages that were zero. makedumpfile -d 1 drops all-zero pages,
+ * and a page of the kernel image (text, data, bss) is excluded only for that
+ * reason — it is never page cache, user or free memory — so reading it as
+ * zeros is exact.
+ */
+class ZeroExcludedMemory implements PhysicalMemory {
+  imageStart = -1;
+  imageEnd = -1;
+  constructor(private readonly inner: PhysicalMemory, private readonly zeroLevel: boolean, private readonly all: boolean) {}
+  get pageSize() { return this.inner.pageSize; }
+  get stats() { return this.inner.stats; }
+  pageState(p: number): PageState { return this.inner.pageState(p); }
+  ranges() { return this.inner.ranges(); }
+  read(paddr: number, length: number): Buffer {
+    try {
+      return this.inner.read(paddr, length);
+    } catch (e) {
+      if (!(e instanceof ExcludedPageError)) throw e;
+      const zeroOk = this.all || (this.zeroLevel && paddr >= this.imageStart && paddr + length <= this.imageEnd);
+      if (!zeroOk) throw e;
+      // Rebuild page by page: only the excluded pages become zeros.
+      const out = Buffer.alloc(length);
+      const ps = this.pageSize;
+      let done = 0;
+      while (done < length) {
+        const a = paddr + done;
+        const n = Math.min(ps - (a % ps), length - done);
+        try {
+          this.inner.read(a, n).copy(out, done);
+        } catch (e2) {
+          if (!(e2 instanceof ExcludedPageError)) throw e2;
+        }
+        done += n;
+      }
+      return out;
+    }
+  }
+}
+
+export class Program {
+  readonly dump: Dump;
+  readonly vmcoreinfo: VmcoreInfo;
+  readonly arch: X86_64;
+  readonly symbols: SymbolTable;
+  /** Symbol source: 'kallsyms' (from the dump) or 'system-map'. */
+  readonly symbolSource: 'kallsyms' | 'system-map';
+  readonly btf: Btf | null;
+  readonly btfSource: string;
+  /** Problems met while opening; not fatal. */
+  readonly problems: string[] = [];
+  readonly kernelOffset: bigint;
+  private memory: ZeroExcludedMemory;
+  private percpuTypes: Map<string, Type> | null = null;
+  private globalTypes = new Map<string, Type | null>();
+  private _perCpuOffsets: bigint[] | null = null;
+  private _nrCpuIds: number | null = null;
+  /** Lazily loaded extras (module symbols, ORC, ...) that helpers cache per program. */
+  readonly cache = new Map<string, unknown>();
+
+  static open(path: string, opts: ProgramOptions = {}): Program {
+    const dump = openDump(path, opts);
+    try {
+      return new Program(dump, opts);
+    } catch (e) {
+      dump.close();
+      throw e;
+    }
+  }
+
+  constructor(dump: Dump, opts: ProgramOptions = {}) {
+    this.dump = dump;
+    this.problems.push(...dump.problems);
+
+    // 1. VMCOREINFO: the note, the kdump v3 copy, or a scan of memory.
+    let text: string | null = null;
+    const note = dump.notes.find((n) => n.name === 'VMCOREINFO');
+    if (note) text = note.desc.toString('latin1').replace(/\0+$/, '');
+    text ??= dump.vmcoreinfoText;
+    if (!text || !text.includes('=')) {
+      text = scanForVmcoreinfo(dump.memory.ranges(), (p) => {
+        try {
+          return dump.memory.read(p, 4096);
+        } catch {
+          return null;
+        }
+      });
+      if (text) this.problems.push('no VMCOREINFO note in the dump: found VMCOREINFO by scanning memory for OSRELEASE=');
+    }
+    if (!text) throw new ProgramError('no VMCOREINFO in the dump (no note, and no OSRELEASE= page in memory): cannot locate the kernel');
+    const vi = new VmcoreInfo(text);
+    this.vmcoreinfo = vi;
+    if (!vi.osrelease) throw new ProgramError('VMCOREINFO has no OSRELEASE: it is empty or damaged');
+    this.kernelOffset = vi.kernelOffset;
+
+    // 2. Address translation.
+    const dl = dump.info.dumpLevel ?? 0;
+    this.memory = new ZeroExcludedMemory(dump.memory, (dl & 1) !== 0, !!opts.zeroExcluded);
+    const swapper = vi.symbol('swapper_pg_dir') ?? vi.symbol('init_top_pgt');
+    if (swapper === undefined) throw new ProgramError('VMCOREINFO has no SYMBOL(swapper_pg_dir): cannot translate addresses');
+    let physBase = vi.number('phys_base');
+    if (physBase === undefined) {
+      physBase = dump.info.kdump?.physBase ?? 0n;
+      this.problems.push(`VMCOREINFO has no NUMBER(phys_base); using ${hex(physBase)} from the dump header`);
+    }
+    this.arch = new X86_64(this.memory, {
+      physBase: BigInt.asUintN(64, physBase),
+      swapperPgDir: swapper,
+      level5: vi.number('pgtable_l5_enabled') === 1n,
+      smeMask: vi.number('sme_mask') ?? 0n,
+    });
+    const stext = vi.symbol('_stext');
+    if (stext !== undefined) {
+      // The image bounds are refined from _end once symbols are known.
+      this.memory.imageStart = this.arch.kernelImagePhys(stext) - 0x200000;
+      this.memory.imageEnd = this.memory.imageStart + 0x4000000;
+    }
+    try {
+      this.arch.translate(swapper);
+    } catch (e) {
+      throw new ProgramError(`cannot translate swapper_pg_dir ${hex(swapper)} with phys_base ${hex(physBase)}: ${(e as Error).message}`);
+    }
+
+    // 3. Symbols.
+    const names = vi.symbol('kallsyms_names');
+    if (names !== undefined && !opts.systemMap) {
+      try {
+        this.symbols = loadKallsyms((va, len) => this.read(va, len), {
+          names,
+          numSyms: vi.symbol('kallsyms_num_syms')!,
+          tokenTable: vi.symbol('kallsyms_token_table')!,
+          tokenIndex: vi.symbol('kallsyms_token_index')!,
+          offsets: vi.symbol('kallsyms_offsets'),
+          relativeBase: vi.symbol('kallsyms_relative_base'),
+          addresses: vi.symbol('kallsyms_addresses'),
+        }, stext, vi.osrelease);
+      } catch (e) {
+        throw new ProgramError(`cannot decode kallsyms from the dump: ${(e as Error).message}`);
+      }
+      this.symbolSource = 'kallsyms';
+    } else if (opts.systemMap) {
+      this.symbols = loadSystemMap(opts.systemMap, this.kernelOffset);
+      this.symbolSource = 'system-map';
+    } else {
+      throw new ProgramError(
+        `VMCOREINFO of ${vi.osrelease} has no kallsyms tables (kernels before 6.0): pass --system-map <System.map> (and --btf <file> if the dump's own BTF cannot be found)`,
+      );
+    }
+    const text0 = this.symbols.address('_text');
+    const end = this.symbols.address('_end');
+    if (text0 !== undefined && end !== undefined) {
+      this.memory.imageStart = this.arch.kernelImagePhys(text0);
+      this.memory.imageEnd = this.arch.kernelImagePhys(end);
+    }
+
+    // 4. BTF: a file given by the user, or the dump's own .BTF section.
+    let btf: Btf | null = null;
+    let source = 'none';
+    if (opts.btf) {
+      btf = new Btf(fs.readFileSync(opts.btf));
+      source = opts.btf;
+    } else {
+      const start = this.symbols.address('__start_BTF');
+      const stop = this.symbols.address('__stop_BTF');
+      if (start !== undefined && stop !== undefined && stop > start && stop - start < 256n << 20n) {
+        try {
+          btf = new Btf(this.read(start, Number(stop - start)));
+          source = 'dump (__start_BTF..__stop_BTF)';
+        } catch (e) {
+          this.problems.push(`BTF in the dump unreadable: ${(e as Error).message}`);
+        }
+      } else {
+        this.problems.push('no __start_BTF/__stop_BTF symbols: kernel built without CONFIG_DEBUG_INFO_BTF; pass --btf <file>');
+      }
+    }
+    this.btf = btf;
+    this.btfSource = source;
+  }
+
+  close(): void {
+    this.dump.close();
+  }
+
+  get release(): string {
+    return this.vmcoreinfo.osrelease ?? '';
+  }
+
+  // ---- memory ---------------------------------------------------------
+
+  read(va: bigint, length: number): Buffer {
+    return this.arch.read(va, length);
+  }
+  readU8(va: bigint): number { return this.read(va, 1)[0]!; }
+  readU16(va: bigint): number { return this.read(va, 2).readUInt16LE(0); }
+  readU32(va: bigint): number { return this.read(va, 4).readUInt32LE(0); }
+  readS32(va: bigint): number { return this.read(va, 4).readInt32LE(0); }
+  readU64(va: bigint): bigint { return this.read(va, 8).readBigUInt64LE(0); }
+
+  /** Read a NUL-terminated string, at most maxLen bytes, stopping early at unreadable pages. */
+  readCString(va: bigint, maxLen = 4096): string {
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < maxLen) {
+      const a = va + BigInt(got);
+      const n = Math.min(4096 - Number(a & 0xfffn), maxLen - got);
+      const b = this.read(a, n);
+      const z = b.indexOf(0);
+      if (z >= 0) {
+        parts.push(b.subarray(0, z));
+        break;
+      }
+      parts.push(b);
+      got += n;
+    }
+    return Buffer.concat(parts).toString('latin1');
+  }
+
+  /** Is the address readable (mapped and in the dump)? */
+  canRead(va: bigint, length = 1): boolean {
+    try {
+      this.read(va, length);
+      return true;
+    } catch (e) {
+      if (e instanceof DumpReadError) return false;
+      throw e;
+    }
+  }
+
+  /** Physical address of a kernel virtual address, or undefined if unmapped. */
+  translate(va: bigint): number | undefined {
+    try {
+      return this.arch.translate(va);
+    } catch (e) {
+      if (e instanceof PageNotMappedError) return undefined;
+      throw e;
+    }
+  }
+
+  // ---- symbols ----------------------------------------------------------
+
+  symbol(name: string): bigint {
+    const a = this.symbols.address(name);
+    if (a === undefined) throw new ReadFault(`no symbol ${name}`);
+    return a;
+  }
+
+  hasSymbol(name: string): boolean {
+    return this.symbols.address(name) !== undefined;
+  }
+
+  /** Symbolize a kernel address: vmlinux symbols, then loaded modules (when a resolver is installed). */
+  symbolize(addr: bigint): { name: string; offset: number; size: number; module?: string } | undefined {
+    const r = this.symbols.symbolize(addr);
+    if (r && r.entry.type !== 'A') return { name: r.entry.name, offset: r.offset, size: r.entry.size };
+    const resolver = this.cache.get('moduleSymbolizer') as ((a: bigint) => ReturnType<Program['symbolize']>) | undefined;
+    return resolver?.(addr);
+  }
+
+  // ---- types and objects ------------------------------------------------
+
+  requireBtf(): Btf {
+    if (!this.btf) throw new ReadFault('no BTF type information (the dump has none and no --btf file was given)');
+    return this.btf;
+  }
+
+  type(spelling: string): Type {
+    try {
+      return parseTypeName(spelling, this.btf);
+    } catch (e) {
+      if (e instanceof TypeNameError) throw new ReadFault(e.message);
+      throw e;
+    }
+  }
+
+  /** Does `struct name` exist in this kernel's BTF? */
+  hasType(spelling: string): boolean {
+    try {
+      parseTypeName(spelling, this.btf);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Byte offset of a (dotted) member path within a type. */
+  offsetOf(type: Type | string, path: string): number {
+    let t = typeof type === 'string' ? this.type(type) : type;
+    let off = 0;
+    for (const part of path.split('.')) {
+      const m = findMember(t, part);
+      if (!m) throw new ReadFault(`${typeName(t)} has no member ${part}`);
+      off += m.bitOffset;
+      t = m.type;
+    }
+    return off / 8;
+  }
+
+  /** Does the struct have this member (possibly dotted)? Used to detect kernel-version differences from BTF. */
+  hasMember(type: string, path: string): boolean {
+    try {
+      this.offsetOf(type, path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The type of a global variable: per-CPU ones from BTF, the others from our table. */
+  globalType(name: string): Type | undefined {
+    if (this.globalTypes.has(name)) return this.globalTypes.get(name) ?? undefined;
+    let t: Type | undefined;
+    const spec = dataJson<Record<string, GlobalSpec>>('src/kernel/data/globals.json')[name];
+    try {
+      if (typeof spec === 'string') t = this.type(spec);
+      else if (spec && typeof spec === 'object') t = this.syntheticStruct(name, spec.struct);
+      else t = this.perCpuType(name);
+    } catch {
+      t = undefined;
+    }
+    this.globalTypes.set(name, t ?? null);
+    return t;
+  }
+
+  private syntheticStruct(name: string, fields: Array<[string, string]>): CompoundType {
+    const members: Member[] = [];
+    let off = 0;
+    for (const [mname, mtype] of fields) {
+      const t = this.type(mtype);
+      const s = strip(t);
+      const size = s.kind === 'struct' || s.kind === 'union' ? s.size : s.kind === 'array' ? 8 : (s as { size?: number }).size ?? 8;
+      const align = s.kind === 'struct' || s.kind === 'union' ? 8 : Math.min(8, Math.max(1, size));
+      off = Math.ceil(off / align) * align;
+      members.push({ name: mname, bitOffset: off * 8, bitSize: 0, type: t });
+      off += size;
+    }
+    return { kind: 'struct', name: `<${name}>`, size: off, members };
+  }
+
+  private perCpuType(name: string): Type | undefined {
+    if (!this.percpuTypes) this.percpuTypes = this.btf ? this.btf.percpuVars() : new Map();
+    return this.percpuTypes.get(name);
+  }
+
+  /** A global variable as an object: prog.object('init_task').member('comm').string(). */
+  object(name: string, type?: Type | string): KObject {
+    const addr = this.symbol(name);
+    const t = type === undefined ? this.globalType(name) : typeof type === 'string' ? this.type(type) : type;
+    if (!t) throw new ReadFault(`type of ${name} unknown: add it to src/kernel/data/globals.json`);
+    return new KObject(this, t, addr);
+  }
+
+  /** An object of a given type at an address. */
+  objectAt(type: Type | string, address: bigint): KObject {
+    return new KObject(this, typeof type === 'string' ? this.type(type) : type, address);
+  }
+
+  /** A value of a given type (integers, pointers). */
+  value(type: Type | string, v: bigint): KObject {
+    return new KObject(this, typeof type === 'string' ? this.type(type) : type, undefined, v);
+  }
+
+  // ---- CPUs and per-CPU data -------------------------------------------
+
+  get nrCpuIds(): number {
+    if (this._nrCpuIds === null) {
+      try {
+        this._nrCpuIds = this.object('nr_cpu_ids').num();
+      } catch {
+        this._nrCpuIds = 1;
+      }
+    }
+    return this._nrCpuIds;
+  }
+
+  /** __per_cpu_offset[cpu] for every possible CPU id (empty on !SMP). */
+  get perCpuOffsets(): bigint[] {
+    if (!this._perCpuOffsets) {
+      const n = this.nrCpuIds;
+      const base = this.symbols.address('__per_cpu_offset');
+      if (base === undefined) this._perCpuOffsets = [0n];
+      else {
+        const b = this.read(base, n * 8);
+        this._perCpuOffsets = Array.from({ length: n }, (_, i) => b.readBigUInt64LE(i * 8));
+      }
+    }
+    return this._perCpuOffsets;
+  }
+
+  /** Address of a per-CPU variable on `cpu` (per_cpu_ptr). */
+  perCpuAddress(name: string, cpu: number): bigint {
+    const off = this.perCpuOffsets[cpu];
+    if (off === undefined) throw new ReadFault(`no CPU ${cpu} (nr_cpu_ids ${this.nrCpuIds})`);
+    return BigInt.asUintN(64, this.symbol(name) + off);
+  }
+
+  /** per_cpu(name, cpu) as an object. */
+  perCpu(name: string, cpu: number, type?: Type | string): KObject {
+    const t = type === undefined ? this.perCpuType(name) ?? this.globalType(name) : typeof type === 'string' ? this.type(type) : type;
+    if (!t) throw new ReadFault(`type of per-CPU variable ${name} unknown`);
+    return new KObject(this, t, this.perCpuAddress(name, cpu));
+  }
+
+  /** per_cpu_ptr(ptr, cpu) for a __percpu pointer value. */
+  perCpuPtr(ptr: bigint, cpu: number): bigint {
+    const off = this.perCpuOffsets[cpu];
+    if (off === undefined) throw new ReadFault(`no CPU ${cpu}`);
+    return BigInt.asUintN(64, ptr + off);
+  }
+}
+
+/** Parse a System.map, sliding kernel-image addresses by KERNELOFFSET. */
+export function loadSystemMap(path: string, kernelOffset: bigint): SymbolTable {
+  const entries: Array<{ name: string; type: string; address: bigint }> = [];
+  for (const line of fs.readFileSync(path, 'latin1').split('\n')) {
+    const m = /^([0-9a-fA-F]+) (\w) (\S+)/.exec(line);
+    if (!m) continue;
+    let a = BigInt('0x' + m[1]);
+    // Kernel-image addresses move with KASLR; per-CPU offsets (small values) do not.
+    if (a >= START_KERNEL_MAP) a = BigInt.asUintN(64, a + kernelOffset);
+    entries.push({ name: m[3]!, type: a < 0x100000000n ? 'A' : m[2]!, address: a });
+  }
+  if (entries.length === 0) throw new ProgramError(`${path}: not a System.map`);
+  return symbolTableFrom(entries);
+}
+
+export type { SymbolEntry };
