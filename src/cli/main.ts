@@ -112,7 +112,7 @@ export function buildCli(): Command {
     .option('--json', 'print the records as JSON')
     .action((dump: string, _o, cmd: Command) => {
       const o = g(cmd);
-      const lo = { noTime: o.time === false, level: !!o.level, tail: o.tail !== undefined ? Number(o.tail) : undefined };
+      const lo = { noTime: o.time === false, level: !!o.level, levels: !!o.level || !!o.json, tail: o.tail !== undefined ? Number(o.tail) : undefined };
       runDumpCommand(dump, o, (p) => collectLog(p, lo), (d) => renderLog(d, lo));
     });
 

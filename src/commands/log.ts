@@ -11,6 +11,8 @@ export interface LogOptions {
   level?: boolean;
   /** Only the last N records. */
   tail?: number;
+  /** Decode levels/facility/flags (needs BTF); default: when -m or JSON asks for them. */
+  levels?: boolean;
 }
 
 export interface LogData {
@@ -20,7 +22,7 @@ export interface LogData {
 }
 
 export function collectLog(prog: Program, opts: LogOptions = {}): LogData {
-  const r = readLog(prog);
+  const r = readLog(prog, { levels: opts.levels ?? !!opts.level });
   let recs = r.records;
   if (opts.tail !== undefined) recs = recs.slice(Math.max(0, recs.length - opts.tail));
   return { format: r.format, records: recs.map((x) => ({ ...x, time: Number(x.tsNsec) / 1e9 })), problems: r.problems };

@@ -194,23 +194,23 @@ export class KdumpFile extends PagedMemory {
       this.problems.push(`dump file truncated: page descriptors end at ${descEnd} bytes but the file has ${this.src.size}`);
       return;
     }
+    // makedumpfile does not write page data in pfn order, so look at every descriptor.
+    let lost = 0;
     try {
-      const last = this.descriptor(n - 1);
-      if (last.offset + last.size > this.src.size) {
-        // Find the first page whose data is missing, to say how much was lost.
-        let lo = 0;
-        let hi = n - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          const d = this.descriptor(mid);
-          if (d.offset + d.size > this.src.size) hi = mid;
-          else lo = mid + 1;
+      const per = 1 << 16;
+      for (let first = 0; first < n; first += per) {
+        const cnt = Math.min(per, n - first);
+        const b = this.src.read(this.dataOffset + first * PAGE_DESC_SIZE, cnt * PAGE_DESC_SIZE);
+        for (let i = 0; i < cnt; i++) {
+          const off = Number(b.readBigInt64LE(i * PAGE_DESC_SIZE));
+          if (off + b.readUInt32LE(i * PAGE_DESC_SIZE + 8) > this.src.size) lost++;
         }
-        this.problems.push(`dump file truncated at ${this.src.size} bytes: the data of ${n - lo} of ${n} dumped pages is missing`);
       }
     } catch (e) {
       this.problems.push(`page descriptors unreadable: ${(e as Error).message}`);
+      return;
     }
+    if (lost) this.problems.push(`dump file truncated at ${this.src.size} bytes: the data of ${lost} of ${n} dumped pages is missing`);
   }
 
   get compression(): string {
@@ -262,6 +262,12 @@ export class KdumpFile extends PagedMemory {
     }
     const o = (index % DESC_CHUNK) * PAGE_DESC_SIZE;
     return { offset: Number(buf.readBigInt64LE(o)), size: buf.readUInt32LE(o + 8), flags: buf.readUInt32LE(o + 12) };
+  }
+
+  /** Where page `pfn` is stored in the file (null when not dumped). */
+  pageLocation(pfn: number): { offset: number; size: number; flags: number } | null {
+    if (this.pageState(pfn * this.pageSize) !== 'present') return null;
+    return this.descriptor(this.rank(pfn));
   }
 
   protected loadPage(pfn: number): Buffer {

@@ -170,8 +170,12 @@ function bitfieldOf(prog: Program, name: string): [number, number, number] | und
   return [Math.floor(m.bitOffset / 8), m.bitOffset % 8, width];
 }
 
-/** Read the kernel log of a dump. */
-export function readLog(prog: Program): LogResult {
+/**
+ * Read the kernel log of a dump. Levels, facilities and flags need BTF
+ * (decoded on first use, ~0.3 s); `levels: false` skips them.
+ */
+export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResult {
+  const withLevels = opts.levels ?? true;
   const vi = prog.vmcoreinfo;
   const problems: string[] = [];
   const prbSym = vi.symbol('prb');
@@ -204,7 +208,7 @@ export function readLog(prog: Program): LogResult {
       infoTsNsec: req(vi.offset('printk_info.ts_nsec'), 'OFFSET(printk_info.ts_nsec)'),
       infoTextLen: req(vi.offset('printk_info.text_len'), 'OFFSET(printk_info.text_len)'),
       infoCallerId: vi.offset('printk_info.caller_id'),
-      bitfields: { facility: bitfieldOf(prog, 'facility'), flags: bitfieldOf(prog, 'flags'), level: bitfieldOf(prog, 'level') },
+      bitfields: withLevels ? { facility: bitfieldOf(prog, 'facility'), flags: bitfieldOf(prog, 'flags'), level: bitfieldOf(prog, 'level') } : {},
     };
     const descs = prog.read(descsPtr, count * L.descSize);
     const infos = prog.read(infosPtr, count * L.infoSize);

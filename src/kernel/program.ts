@@ -81,11 +81,12 @@ export class Program {
   readonly dump: Dump;
   readonly vmcoreinfo: VmcoreInfo;
   readonly arch: X86_64;
-  readonly symbols: SymbolTable;
   /** Symbol source: 'kallsyms' (from the dump) or 'system-map'. */
   readonly symbolSource: 'kallsyms' | 'system-map';
-  readonly btf: Btf | null;
-  readonly btfSource: string;
+  private _symbols: SymbolTable | null = null;
+  private _btf: Btf | null | undefined = undefined;
+  private _btfSource = 'none';
+  private readonly opts: ProgramOptions;
   /** Problems met while opening; not fatal. */
   readonly problems: string[] = [];
   readonly kernelOffset: bigint;
@@ -114,7 +115,13 @@ export class Program {
     // 1. VMCOREINFO: the note, the kdump v3 copy, or a scan of memory.
     let text: string | null = null;
     const note = dump.notes.find((n) => n.name === 'VMCOREINFO');
-    if (note) text = note.desc.toString('latin1').replace(/\0+$/, '');
+    if (note) {
+      text = note.desc.toString('latin1').replace(/\0+$/, '');
+      // A note that is there but says nothing is damage, not a hypervisor dump: say so.
+      if (!/OSRELEASE=/.test(text)) {
+        throw new ProgramError(`the VMCOREINFO note (${note.desc.length} bytes) is empty or damaged: no OSRELEASE= in it`);
+      }
+    }
     text ??= dump.vmcoreinfoText;
     if (!text || !text.includes('=')) {
       text = scanForVmcoreinfo(dump.memory.ranges(), (p) => {
@@ -160,51 +167,61 @@ export class Program {
       throw new ProgramError(`cannot translate swapper_pg_dir ${hex(swapper)} with phys_base ${hex(physBase)}: ${(e as Error).message}`);
     }
 
-    // 3. Symbols.
-    const names = vi.symbol('kallsyms_names');
-    if (names !== undefined && !opts.systemMap) {
+    // 3. Symbols and types are decoded on first use: `log` needs neither.
+    this.opts = opts;
+    if (vi.symbol('kallsyms_names') !== undefined && !opts.systemMap) this.symbolSource = 'kallsyms';
+    else if (opts.systemMap) this.symbolSource = 'system-map';
+    else {
+      throw new ProgramError(
+        `VMCOREINFO of ${vi.osrelease} has no kallsyms tables (kernels before 6.0): pass --system-map <System.map> (and --btf <file> if the dump's own BTF cannot be found)`,
+      );
+    }
+  }
+
+  /** The kernel's symbols: kallsyms decoded from the dump, or the System.map given. */
+  get symbols(): SymbolTable {
+    if (this._symbols) return this._symbols;
+    const vi = this.vmcoreinfo;
+    if (this.symbolSource === 'kallsyms') {
       try {
-        this.symbols = loadKallsyms((va, len) => this.read(va, len), {
-          names,
+        this._symbols = loadKallsyms((va, len) => this.read(va, len), {
+          names: vi.symbol('kallsyms_names')!,
           numSyms: vi.symbol('kallsyms_num_syms')!,
           tokenTable: vi.symbol('kallsyms_token_table')!,
           tokenIndex: vi.symbol('kallsyms_token_index')!,
           offsets: vi.symbol('kallsyms_offsets'),
           relativeBase: vi.symbol('kallsyms_relative_base'),
           addresses: vi.symbol('kallsyms_addresses'),
-        }, stext, vi.osrelease);
+        }, vi.symbol('_stext'), vi.osrelease);
       } catch (e) {
         throw new ProgramError(`cannot decode kallsyms from the dump: ${(e as Error).message}`);
       }
-      this.symbolSource = 'kallsyms';
-    } else if (opts.systemMap) {
-      this.symbols = loadSystemMap(opts.systemMap, this.kernelOffset);
-      this.symbolSource = 'system-map';
     } else {
-      throw new ProgramError(
-        `VMCOREINFO of ${vi.osrelease} has no kallsyms tables (kernels before 6.0): pass --system-map <System.map> (and --btf <file> if the dump's own BTF cannot be found)`,
-      );
+      this._symbols = loadSystemMap(this.opts.systemMap!, this.kernelOffset);
     }
-    const text0 = this.symbols.address('_text');
-    const end = this.symbols.address('_end');
+    const text0 = this._symbols.address('_text');
+    const end = this._symbols.address('_end');
     if (text0 !== undefined && end !== undefined) {
       this.memory.imageStart = this.arch.kernelImagePhys(text0);
       this.memory.imageEnd = this.arch.kernelImagePhys(end);
     }
+    return this._symbols;
+  }
 
-    // 4. BTF: a file given by the user, or the dump's own .BTF section.
+  /** Type information: a BTF file given by the user, or the dump's own .BTF section; null if neither. */
+  get btf(): Btf | null {
+    if (this._btf !== undefined) return this._btf;
     let btf: Btf | null = null;
-    let source = 'none';
-    if (opts.btf) {
-      btf = new Btf(fs.readFileSync(opts.btf));
-      source = opts.btf;
+    if (this.opts.btf) {
+      btf = new Btf(fs.readFileSync(this.opts.btf));
+      this._btfSource = this.opts.btf;
     } else {
       const start = this.symbols.address('__start_BTF');
       const stop = this.symbols.address('__stop_BTF');
       if (start !== undefined && stop !== undefined && stop > start && stop - start < 256n << 20n) {
         try {
           btf = new Btf(this.read(start, Number(stop - start)));
-          source = 'dump (__start_BTF..__stop_BTF)';
+          this._btfSource = 'dump (__start_BTF..__stop_BTF)';
         } catch (e) {
           this.problems.push(`BTF in the dump unreadable: ${(e as Error).message}`);
         }
@@ -212,8 +229,13 @@ export class Program {
         this.problems.push('no __start_BTF/__stop_BTF symbols: kernel built without CONFIG_DEBUG_INFO_BTF; pass --btf <file>');
       }
     }
-    this.btf = btf;
-    this.btfSource = source;
+    this._btf = btf;
+    return btf;
+  }
+
+  get btfSource(): string {
+    void this.btf;
+    return this._btfSource;
   }
 
   close(): void {

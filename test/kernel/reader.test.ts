@@ -1,0 +1,113 @@
+// The reader against ground truth on every real dump in ../shared/vmcores:
+// log equals crash's log line for line, sys agrees with crash's sys,
+// kallsyms agrees with System.map (+ the KASLR slide), BTF agrees with the
+// DWARF layouts pahole printed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { fixtures, openFixture, parseCrashSys, SYSTEM_MAP, PAHOLE } from '../helpers/fixtures.js';
+import { collectLog, renderLog } from '../../src/commands/log.js';
+import { collectSys, renderSys } from '../../src/commands/sys.js';
+import { START_KERNEL_MAP } from '../../src/arch/x86_64.js';
+import { findMember, strip } from '../../src/kernel/types.js';
+
+for (const f of fixtures()) {
+  test(`log of ${f.name} equals crash's log (crash/log.txt)`, () => {
+    const prog = openFixture(f.name);
+    const ours = renderLog(collectLog(prog)).split('\n');
+    const theirs = f.crash('log').split('\n');
+    assert.equal(ours.length, theirs.length, 'same number of lines');
+    for (let i = 0; i < theirs.length; i++) assert.equal(ours[i], theirs[i], `line ${i + 1}`);
+  });
+
+  test(`sys of ${f.name} agrees with crash's sys (crash/sys.txt) on every field both have`, () => {
+    const prog = openFixture(f.name);
+    const d = collectSys(prog);
+    const ours = parseCrashSys(renderSys(d));
+    const theirs = parseCrashSys(f.crash('sys'));
+    for (const key of ['CPUS', 'DATE', 'UPTIME', 'LOAD AVERAGE', 'TASKS', 'NODENAME', 'RELEASE', 'VERSION', 'MACHINE', 'MEMORY']) {
+      assert.equal(ours.get(key), theirs.get(key), key);
+    }
+    assert.equal(ours.get('KERNEL')!.endsWith('[TAINTED]'), theirs.get('KERNEL')!.endsWith('[TAINTED]'), 'KERNEL [TAINTED]');
+    assert.equal(ours.get('DUMPFILE')!.includes('[PARTIAL DUMP]'), theirs.get('DUMPFILE')!.includes('[PARTIAL DUMP]'), 'DUMPFILE [PARTIAL DUMP]');
+    // PANIC: the panic message, or the oops line when the oops went straight to kdump (meta.json).
+    const expected = f.meta.panic ? `Kernel panic - not syncing: ${f.meta.panic}` : f.meta.oops;
+    assert.equal(d.panic, expected, 'PANIC');
+    if (f.meta.panic) assert.equal(ours.get('PANIC'), theirs.get('PANIC'));
+  });
+
+  test(`kallsyms of ${f.name} resolves System.map symbols at map address + KASLR slide`, () => {
+    const prog = openFixture(f.name);
+    const slide = prog.kernelOffset;
+    const map = new Map<string, bigint[]>();
+    for (const line of fs.readFileSync(SYSTEM_MAP, 'latin1').split('\n')) {
+      const m = /^([0-9a-f]+) \w (\S+)/.exec(line);
+      if (!m) continue;
+      let a = BigInt('0x' + m[1]);
+      if (a >= START_KERNEL_MAP) a += slide;
+      const l = map.get(m[2]!);
+      if (l) l.push(a);
+      else map.set(m[2]!, [a]);
+    }
+    let checked = 0;
+    let mismatched = 0;
+    for (const e of prog.symbols.entries()) {
+      const want = map.get(e.name);
+      if (!want) continue; // kallsyms-only names (none expected to matter)
+      checked++;
+      if (!want.includes(e.address)) mismatched++;
+    }
+    assert.ok(checked > 90_000, `checked ${checked} symbols`);
+    assert.equal(mismatched, 0, `${mismatched} of ${checked} kallsyms symbols differ from System.map + slide`);
+    for (const name of ['init_task', 'runqueues', 'cgroup_mutex', 'modules', '__per_cpu_offset', '_stext', 'panic', 'init_uts_ns']) {
+      assert.ok(map.get(name)!.includes(prog.symbol(name)), `${name}`);
+    }
+  });
+}
+
+/** Members and offsets of one struct from pahole's output, depth 1 and anonymous unions/structs. */
+function paholeMembers(text: string, struct: string): Array<{ name: string; bits: number }> {
+  const lines = text.split('\n');
+  const start = lines.indexOf(`struct ${struct} {`);
+  assert.ok(start >= 0, `struct ${struct} in structs-pahole.txt`);
+  const out: Array<{ name: string; bits: number }> = [];
+  let depth = 1;
+  for (let i = start + 1; i < lines.length && depth > 0; i++) {
+    const l = lines[i]!;
+    if (/^\s*(struct|union) \{$/.test(l.trim()) || /\{$/.test(l.trim())) {
+      depth++;
+      continue;
+    }
+    if (/^\s*\}/.test(l)) {
+      depth--;
+      continue;
+    }
+    const c = /\/\*\s+(\d+)(?::\s*(\d+))?\s+\d+\s+\*\/\s*$/.exec(l);
+    if (!c) continue;
+    const decl = l.slice(0, c.index).replace(/__attribute__\(\(.*?\)\)/g, '').trim();
+    const fp = /\(\*\s*(\w+)\)/.exec(decl);
+    const nm = fp ? fp[1] : /(\w+)\s*(\[[^\]]*\])*\s*(:\s*\d+)?\s*;$/.exec(decl)?.[1];
+    if (!nm) continue;
+    out.push({ name: nm, bits: Number(c[1]) * 8 + (c[2] ? Number(c[2]) : 0) });
+  }
+  return out;
+}
+
+test("the dump's BTF gives the member offsets pahole shows (DWARF) for task_struct, rq, mutex, module", () => {
+  const prog = openFixture('hung');
+  const text = fs.readFileSync(PAHOLE, 'latin1');
+  for (const s of ['task_struct', 'rq', 'mutex', 'module']) {
+    const t = prog.type(`struct ${s}`);
+    const members = paholeMembers(text, s);
+    assert.ok(members.length > (s === 'mutex' ? 3 : 30), `${s}: ${members.length} members parsed`);
+    for (const m of members) {
+      const r = findMember(t, m.name);
+      assert.ok(r, `${s}.${m.name} exists in BTF`);
+      // pahole prints byte:bit with bit counted within the byte for little-endian bitfields.
+      assert.equal(r!.bitOffset, m.bits, `${s}.${m.name} offset`);
+    }
+    const size = /\/\* size: (\d+),/.exec(text.slice(text.indexOf(`struct ${s} {`)))![1];
+    assert.equal((strip(t) as { size: number }).size, Number(size), `sizeof(struct ${s})`);
+  }
+});
