@@ -9,6 +9,7 @@ import { toJson } from '../util/json.js';
 import { materialize } from '../util/zst.js';
 import { collectSys, renderSys } from '../commands/sys.js';
 import { collectLog, renderLog } from '../commands/log.js';
+import { collectBt, renderBt } from '../commands/bt.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -114,6 +115,19 @@ export function buildCli(): Command {
       const o = g(cmd);
       const lo = { noTime: o.time === false, level: !!o.level, levels: !!o.level || !!o.json, tail: o.tail !== undefined ? Number(o.tail) : undefined };
       runDumpCommand(dump, o, (p) => collectLog(p, lo), (d) => renderLog(d, lo));
+    });
+
+  program
+    .command('bt')
+    .description('backtraces: the panic task, -a every CPU\'s task, -A every task, or given pids/task addresses (crash: bt)')
+    .argument('<dump>')
+    .argument('[tasks...]', 'pids or task_struct addresses')
+    .option('-a, --all', 'the task on every CPU')
+    .option('-A, --every', 'every task')
+    .option('--json', 'print the backtraces as JSON')
+    .action((dump: string, tasks: string[], _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectBt(p, { all: !!o.all, every: !!o.every, tasks }), renderBt);
     });
 
   return program;

@@ -80,7 +80,7 @@ export function collectSys(prog: Program, opts: SysOptions = {}): SysData {
   const pt = attempt(problems, 'panic task', () => panicTask(prog), null);
   const mem = attempt(problems, 'memory size', () => memoryBytes(prog, problems), null);
   const data: SysData = {
-    kernel: { release: prog.release, symbols: prog.symbolSource === 'kallsyms' ? 'kallsyms (from the dump)' : 'System.map', types: prog.btf ? `BTF (${prog.btfSource})` : 'none', tainted: mask !== 0n },
+    kernel: { release: prog.release, symbols: prog.symbolSource === 'kallsyms' ? 'kallsyms from the dump' : 'System.map', types: prog.btf ? (prog.btfSource.startsWith('dump') ? 'BTF from the dump' : `BTF from ${prog.btfSource}`) : 'no BTF', tainted: mask !== 0n },
     dumpfile: {
       path: prog.dump.path,
       format: info.format,
@@ -126,7 +126,7 @@ export function collectSys(prog: Program, opts: SysOptions = {}): SysData {
 
 export function renderSys(d: SysData, opts: SysOptions = {}): string {
   const rows: Array<[string, string]> = [];
-  rows.push(['KERNEL', `${d.kernel.release} (${d.kernel.symbols}; types: ${d.kernel.types})${d.kernel.tainted ? '  [TAINTED]' : ''}`]);
+  rows.push(['KERNEL', `${d.kernel.release}  (no vmlinux: ${d.kernel.symbols}, ${d.kernel.types})${d.kernel.tainted ? '  [TAINTED]' : ''}`]);
   const flags = [d.dumpfile.partial ? '[PARTIAL DUMP]' : '', d.dumpfile.incomplete ? '[INCOMPLETE]' : ''].filter(Boolean).join(' ');
   rows.push(['DUMPFILE', `${path.basename(d.dumpfile.path)}${flags ? '  ' + flags : ''}`]);
   if (d.cpus) rows.push(['CPUS', `${d.cpus.count}${d.cpus.offline.length ? ` [OFFLINE: ${d.cpus.offline.length}]` : ''}`]);

@@ -17,6 +17,7 @@ import { parseTypeName, TypeNameError } from './typeparse.js';
 import { findMember, strip, typeName, type CompoundType, type Member, type Type } from './types.js';
 import { dataJson } from '../util/datafile.js';
 import { ReadFault } from './problems.js';
+import { symbolizeModuleAddress } from './modsyms.js';
 
 export interface ProgramOptions extends OpenOptions {
   /** System.map for kernels whose VMCOREINFO has no kallsyms (before 6.0). */
@@ -313,8 +314,12 @@ export class Program {
   symbolize(addr: bigint): { name: string; offset: number; size: number; module?: string } | undefined {
     const r = this.symbols.symbolize(addr);
     if (r && r.entry.type !== 'A') return { name: r.entry.name, offset: r.offset, size: r.entry.size };
-    const resolver = this.cache.get('moduleSymbolizer') as ((a: bigint) => ReturnType<Program['symbolize']>) | undefined;
-    return resolver?.(addr);
+    if (addr < 0xffffffff80000000n) return undefined;
+    try {
+      return symbolizeModuleAddress(this, addr);
+    } catch {
+      return undefined;
+    }
   }
 
   // ---- types and objects ------------------------------------------------
