@@ -10,6 +10,8 @@ import { materialize } from '../util/zst.js';
 import { collectSys, renderSys } from '../commands/sys.js';
 import { collectLog, renderLog } from '../commands/log.js';
 import { collectBt, renderBt } from '../commands/bt.js';
+import { collectPs, renderPs } from '../commands/ps.js';
+import { collectRunq, renderRunq } from '../commands/runq.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -128,6 +130,26 @@ export function buildCli(): Command {
     .action((dump: string, tasks: string[], _o, cmd: Command) => {
       const o = g(cmd);
       runDumpCommand(dump, o, (p) => collectBt(p, { all: !!o.all, every: !!o.every, tasks }), renderBt);
+    });
+
+  program
+    .command('ps')
+    .description('process table: PID, PPID, CPU, TASK, ST, %MEM, VSZ, RSS, COMM; > marks running tasks (crash: ps)')
+    .argument('<dump>')
+    .option('--json', 'print the rows as JSON')
+    .action((dump: string, _o, cmd: Command) => runDumpCommand(dump, g(cmd), collectPs, renderPs));
+
+  program
+    .command('runq')
+    .description('runqueues: current and queued tasks per CPU (crash: runq); -t timestamps; -c fair-class table and imbalance')
+    .argument('<dump>')
+    .option('-t, --timestamps', 'rq->clock and the current task\'s last arrival, as crash runq -t')
+    .option('-c, --cfs', 'per-CPU cfs_rq table (nr_running, load/runnable/util, vruntimes, throttling) and imbalance summary')
+    .option('-g, --groups', 'show task groups as nested trees')
+    .option('--json', 'print the runqueues as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, collectRunq, (d) => renderRunq(d, { timestamps: !!o.timestamps, cfsTable: !!o.cfs, groups: !!o.groups }));
     });
 
   return program;

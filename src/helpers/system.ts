@@ -59,18 +59,27 @@ export function loadAverage(prog: Program): [string, string, string] {
 
 /** Bytes of RAM present: the sum of node_present_pages over online nodes (what crash's sys MEMORY shows). */
 export function memoryBytes(prog: Program, problems = new Problems()): number {
+  return nodePages(prog, 'node_present_pages', problems) * prog.vmcoreinfo.pageSize;
+}
+
+/** Pages spanned by all nodes, holes included: the total crash divides by for ps %MEM. */
+export function spannedPages(prog: Program, problems = new Problems()): number {
+  return nodePages(prog, 'node_spanned_pages', problems);
+}
+
+function nodePages(prog: Program, member: string, problems: Problems): number {
   let pages = 0;
   if (prog.hasSymbol('node_data')) {
     // node_online_map is node_states[N_ONLINE]; VMCOREINFO names its address.
     const onlineMap = prog.vmcoreinfo.symbol('node_online_map');
     const nodes = onlineMap === undefined ? [0] : attempt(problems, 'node_online_map', () => cpumaskCpus(prog.objectAt('nodemask_t', onlineMap), 1024), [0]);
     for (const nid of nodes) {
-      pages += attempt(problems, `node ${nid}`, () => prog.object('node_data').index(nid).deref().member('node_present_pages').num(), 0);
+      pages += attempt(problems, `node ${nid}`, () => prog.object('node_data').index(nid).deref().member(member).num(), 0);
     }
   } else if (prog.hasSymbol('contig_page_data')) {
-    pages = prog.objectAt('struct pglist_data', prog.symbol('contig_page_data')).member('node_present_pages').num();
+    pages = prog.objectAt('struct pglist_data', prog.symbol('contig_page_data')).member(member).num();
   }
-  return pages * prog.vmcoreinfo.pageSize;
+  return pages;
 }
 
 export interface CpuCounts {

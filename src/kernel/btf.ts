@@ -242,6 +242,21 @@ export class Btf {
     throw new BtfError(`BTF: unknown kind ${kind} (type ${id})`);
   }
 
+  /** The value of an enumerator by name (e.g. MM_ANONPAGES), searching every enum; enumerators of anonymous enums included. */
+  enumerator(name: string): bigint | undefined {
+    if (!this.enumIndex) {
+      this.enumIndex = new Map();
+      for (let i = 0; i < this.typeCount; i++) {
+        const k = (this.types.readUInt32LE(this.offsets[i]! + 4) >>> 24) & 0x1f;
+        if (k !== K.ENUM && k !== K.ENUM64) continue;
+        const t = this.type(this.firstId + i);
+        if (t.kind === 'enum') for (const v of t.values) if (!this.enumIndex.has(v.name)) this.enumIndex.set(v.name, v.value);
+      }
+    }
+    return this.enumIndex.get(name) ?? this.base?.enumerator(name);
+  }
+  private enumIndex: Map<string, bigint> | null = null;
+
   /** Per-CPU variables: BTF of 6.x describes exactly one DATASEC, .data..percpu, with VARs. */
   percpuVars(): Map<string, Type> {
     const out = new Map<string, Type>();
