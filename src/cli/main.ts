@@ -12,6 +12,14 @@ import { collectLog, renderLog } from '../commands/log.js';
 import { collectBt, renderBt } from '../commands/bt.js';
 import { collectPs, renderPs } from '../commands/ps.js';
 import { collectRunq, renderRunq } from '../commands/runq.js';
+import { collectLockinfo, renderLockinfo } from '../commands/lockinfo.js';
+import type { LockKind } from '../helpers/locks.js';
+import { collectMod, renderMod } from '../commands/mod.js';
+import { collectCpuinfo, renderCpuinfo } from '../commands/cpuinfo.js';
+import { collectCgroupinfo, renderCgroupinfo } from '../commands/cgroupinfo.js';
+import { collectTasktable, renderTasktable } from '../commands/tasktable.js';
+import { runBatch } from '../report/batch.js';
+import { summaryTable } from '../report/output.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -150,6 +158,105 @@ export function buildCli(): Command {
     .action((dump: string, _o, cmd: Command) => {
       const o = g(cmd);
       runDumpCommand(dump, o, collectRunq, (d) => renderRunq(d, { timestamps: !!o.timestamps, cfsTable: !!o.cfs, groups: !!o.groups }));
+    });
+
+  program
+    .command('lockinfo')
+    .description('a lock\'s type, holder and waiters (lockinfo <dump> cgroup_mutex); --blocked: what every D-state task waits on, chains and deadlocks')
+    .argument('<dump>')
+    .argument('[lock]', 'symbol (vmlinux or module) or address of the lock')
+    .option('--type <kind>', 'mutex, rwsem, semaphore or spinlock (when the lock is not a known global)')
+    .option('--blocked', 'every task in D state: its lock, the holder, holder chains and cycles')
+    .option('--json', 'print the data as JSON')
+    .action((dump: string, lock: string | undefined, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectLockinfo(p, { lock, type: o.type as LockKind | undefined, blocked: !!o.blocked || !lock }), renderLockinfo);
+    });
+
+  program
+    .command('mod')
+    .description('loaded modules: crash\'s columns plus each module\'s taint letters and state (crash: mod)')
+    .argument('<dump>')
+    .option('--json', 'print the modules as JSON')
+    .action((dump: string, _o, cmd: Command) => runDumpCommand(dump, g(cmd), collectMod, renderMod));
+
+  program
+    .command('cpuinfo')
+    .description('CPUs: -i topology, panic/idle CPUs and CPUs without saved registers; -t TLB state per CPU (both by default)')
+    .argument('<dump>')
+    .option('-i, --topology', 'online/possible/present masks, package/core/thread ids, what each CPU was doing')
+    .option('-t, --tlb', 'cpu_tlbstate: loaded mm and its owner, ASID, tlb_gen against the mm\'s, lazy mode')
+    .option('--json', 'print the data as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectCpuinfo(p, { topology: !!o.topology, tlb: !!o.tlb }), renderCpuinfo);
+    });
+
+  program
+    .command('cgroupinfo')
+    .description('cgroup hierarchies as trees: tasks (D/R), cpuset cpus/mems, cpu weight and quota, throttling, memory')
+    .argument('<dump>')
+    .option('--path <path>', 'only the subtree at this cgroup path')
+    .option('--json', 'print the data as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectCgroupinfo(p, { path: o.path as string | undefined }), renderCgroupinfo);
+    });
+
+  program
+    .command('tasktable')
+    .description('all tasks with scheduling columns (state, cpu, prio/policy, on_rq, times, switches, last run, D time, cgroup), outliers flagged')
+    .argument('<dump>')
+    .option('--sort <column>', 'sort by a column (prefix - for descending), e.g. -LASTRUN')
+    .option('--filter <expr...>', 'keep rows matching COLUMN=VALUE, COLUMN>N, COLUMN~TEXT (repeatable)')
+    .option('--outliers', 'only the flagged rows')
+    .option('--limit <n>', 'at most n rows')
+    .option('--json', 'print the rows as JSON')
+    .action((dump: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      runDumpCommand(dump, o, (p) => collectTasktable(p, {
+        sort: o.sort as string | undefined, filter: o.filter as string[] | undefined, outliersOnly: !!o.outliers, limit: o.limit ? Number(o.limit) : undefined,
+      }), renderTasktable);
+    });
+
+  program
+    .command('report')
+    .description('run sys, log, bt -a, runq, lockinfo --blocked, tasktable, mod, cpuinfo, cgroupinfo over dumps or directories of dumps, in parallel')
+    .argument('<inputs...>', 'dump files and/or directories (searched recursively)')
+    .option('-o, --out <dir>', 'where to write <dump>.txt/.json and the summary', 'vaat-report')
+    .option('-j, --jobs <n>', 'parallel workers (default: number of cores)')
+    .option('--html', 'also write HTML pages and index.html')
+    .option('--timeout <s>', 'per-dump time limit in seconds', '900')
+    .option('--json', 'print the summary as JSON')
+    .action(async (inputs: string[], _o, cmd: Command) => {
+      const o = g(cmd);
+      const tty = process.stderr.isTTY;
+      const t0 = Date.now();
+      let rows;
+      try {
+        rows = await runBatch(inputs, {
+          out: o.out as string,
+          jobs: o.jobs ? Number(o.jobs) : undefined,
+          html: !!o.html,
+          timeout: Number(o.timeout),
+          program: { systemMap: o.systemMap, btf: o.btf, zeroExcluded: o.zeroExcluded },
+          progress: (done, total, last) => {
+            const width = 30;
+            const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
+            const line = `[${bar}] ${done}/${total}  ${last.dump} ${last.error ? 'UNREADABLE' : 'ok'} ${last.seconds.toFixed(1)}s`;
+            if (tty) process.stderr.write(`\r${line.padEnd(100)}${done === total ? '\n' : ''}`);
+            else process.stderr.write(line + '\n');
+          },
+        });
+      } catch (e) {
+        fail('report', e);
+      }
+      if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      else process.stdout.write(summaryTable(rows) + `\n${rows.length} dumps in ${((Date.now() - t0) / 1000).toFixed(1)} s; reports in ${o.out}\n`);
+      if (rows.length === 0) {
+        console.error('vaat: report: no dumps found');
+        process.exit(1);
+      }
     });
 
   return program;

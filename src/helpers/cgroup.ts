@@ -127,6 +127,23 @@ export function taskDfltCgroup(task: KObject): KObject {
   return task.member('cgroups').member('dfl_cgrp').deref();
 }
 
+/**
+ * The cgroup of a task in a given hierarchy: dfl_cgrp for v2; for a v1 root,
+ * the css_set's link to a cgroup of that root (task->cgroups->cgrp_links).
+ * Every task has a css_set — idle tasks too (init_css_set) — so counting
+ * tasks this way accounts for all of them.
+ */
+export function taskCgroup(task: KObject, root: CgroupRoot, problems = new Problems()): KObject | null {
+  if (root.version === 'v2') return taskDfltCgroup(task);
+  const cset = task.member('cgroups').deref();
+  const rootAddr = root.cgrp.member('root').value();
+  for (const link of listForEachEntry(cset.member('cgrp_links'), 'struct cgrp_cset_link', 'cgrp_link', { problems, context: `css_set ${cset.hex()} links`, limit: 64 })) {
+    const c = link.member('cgrp').deref();
+    if (c.member('root').value() === rootAddr) return c;
+  }
+  return null;
+}
+
 export interface CpusetInfo { cpus: string; mems: string; effectiveCpus: string; effectiveMems: string }
 
 export function cpusetOf(cgrp: KObject): CpusetInfo | null {

@@ -216,3 +216,22 @@ export function onlineCpus(prog: Program): number[] {
   }
   return out;
 }
+
+export interface TaskTiming {
+  /** rq->clock of the task's CPU minus sched_info.last_arrival: since it last got the CPU (ns). */
+  sinceLastArrivalNs: bigint;
+  /** For a task not on a CPU: rq->clock_task minus se.exec_start, about how long it has been off the CPU (ns). */
+  offCpuNs: bigint | null;
+  /** For the task on a CPU: how long it has been running this time (ns). */
+  onCpuNs: bigint | null;
+}
+
+export function taskTiming(prog: Program, task: KObject, cpu: number, running: boolean): TaskTiming {
+  const rq = prog.perCpu('runqueues', cpu);
+  const since = rq.member('clock').value() - task.member('sched_info').member('last_arrival').value();
+  return {
+    sinceLastArrivalNs: since,
+    offCpuNs: running ? null : rq.member('clock_task').value() - task.member('se').member('exec_start').value(),
+    onCpuNs: running ? since : null,
+  };
+}

@@ -136,3 +136,12 @@ export function symbolizeModuleAddress(prog: Program, addr: bigint): { name: str
   if (!r || r.entry.name === '') return undefined;
   return { name: r.entry.name, offset: r.offset, size: r.entry.size, module: hit.mod.name };
 }
+
+/** Address of a symbol defined in a module (first module that has it). */
+export function moduleSymbolAddress(prog: Program, name: string): { address: bigint; module: string } | undefined {
+  for (const mod of loadedModules(prog)) {
+    const a = mod.symbols()?.address(name);
+    if (a !== undefined) return { address: a, module: mod.name };
+  }
+  return undefined;
+}

@@ -17,7 +17,7 @@ import { parseTypeName, TypeNameError } from './typeparse.js';
 import { findMember, strip, typeName, type CompoundType, type Member, type Type } from './types.js';
 import { dataJson } from '../util/datafile.js';
 import { ReadFault } from './problems.js';
-import { symbolizeModuleAddress } from './modsyms.js';
+import { symbolizeModuleAddress, moduleSymbolAddress } from './modsyms.js';
 
 export interface ProgramOptions extends OpenOptions {
   /** System.map for kernels whose VMCOREINFO has no kallsyms (before 6.0). */
@@ -304,6 +304,17 @@ export class Program {
     const a = this.symbols.address(name);
     if (a === undefined) throw new ReadFault(`no symbol ${name}`);
     return a;
+  }
+
+  /** A symbol of vmlinux or of any loaded module ("lab_mutex"), with the module it came from. */
+  lookupAnySymbol(name: string): { address: bigint; module?: string } | undefined {
+    const a = this.symbols.address(name);
+    if (a !== undefined) return { address: a };
+    try {
+      return moduleSymbolAddress(this, name);
+    } catch {
+      return undefined;
+    }
   }
 
   hasSymbol(name: string): boolean {
