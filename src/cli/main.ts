@@ -4,22 +4,10 @@
 // JSON); non-zero with a one-line message when nothing useful could be read.
 
 import { Command } from 'commander';
-import { Program, type ProgramOptions } from '../kernel/program.js';
+import type { Program, ProgramOptions } from '../kernel/program.js';
 import { toJson } from '../util/json.js';
 import { materialize } from '../util/zst.js';
-import { collectSys, renderSys } from '../commands/sys.js';
-import { collectLog, renderLog } from '../commands/log.js';
-import { collectBt, renderBt } from '../commands/bt.js';
-import { collectPs, renderPs } from '../commands/ps.js';
-import { collectRunq, renderRunq } from '../commands/runq.js';
-import { collectLockinfo, renderLockinfo } from '../commands/lockinfo.js';
 import type { LockKind } from '../helpers/locks.js';
-import { collectMod, renderMod } from '../commands/mod.js';
-import { collectCpuinfo, renderCpuinfo } from '../commands/cpuinfo.js';
-import { collectCgroupinfo, renderCgroupinfo } from '../commands/cgroupinfo.js';
-import { collectTasktable, renderTasktable } from '../commands/tasktable.js';
-import { runBatch } from '../report/batch.js';
-import { summaryTable } from '../report/output.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -29,7 +17,8 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-export function openProgram(dump: string, g: GlobalOpts): Program {
+export async function openProgram(dump: string, g: GlobalOpts): Promise<Program> {
+  const { Program } = await import('../kernel/program.js');
   const opts: ProgramOptions = {
     systemMap: g.systemMap,
     btf: g.btf,
@@ -61,15 +50,15 @@ function reportProblems(problems: Array<{ reason: string; address?: string; cont
 }
 
 /** Run a dump command: open, collect, print; map every failure to a one-line message. */
-export function runDumpCommand<T extends { problems?: unknown[] }>(
+export async function runDumpCommand<T extends { problems?: unknown[] }>(
   dump: string,
   g: GlobalOpts,
   collect: (prog: Program) => T,
   render: (data: T) => string,
-): void {
+): Promise<void> {
   let prog: Program;
   try {
-    prog = openProgram(dump, g);
+    prog = await openProgram(dump, g);
   } catch (e) {
     fail(dump, e);
   }
@@ -108,9 +97,10 @@ export function buildCli(): Command {
     .argument('<dump>', 'vmcore (ELF, kdump-compressed or flattened; .zst is decompressed first)')
     .option('-t, --taint', 'decode tainted_mask: letters and meaning of every set bit')
     .option('--json', 'print the data as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectSys, renderSys } = await import('../commands/sys.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectSys(p, { taint: !!o.taint }), (d) => renderSys(d, { taint: !!o.taint }));
+      await runDumpCommand(dump, o, (p) => collectSys(p, { taint: !!o.taint }), (d) => renderSys(d, { taint: !!o.taint }));
     });
 
   program
@@ -121,10 +111,11 @@ export function buildCli(): Command {
     .option('-m, --level', 'show each record\'s log level')
     .option('--tail <n>', 'only the last n records')
     .option('--json', 'print the records as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectLog, renderLog } = await import('../commands/log.js');
       const o = g(cmd);
       const lo = { noTime: o.time === false, level: !!o.level, levels: !!o.level || !!o.json, tail: o.tail !== undefined ? Number(o.tail) : undefined };
-      runDumpCommand(dump, o, (p) => collectLog(p, lo), (d) => renderLog(d, lo));
+      await runDumpCommand(dump, o, (p) => collectLog(p, lo), (d) => renderLog(d, lo));
     });
 
   program
@@ -135,9 +126,10 @@ export function buildCli(): Command {
     .option('-a, --all', 'the task on every CPU')
     .option('-A, --every', 'every task')
     .option('--json', 'print the backtraces as JSON')
-    .action((dump: string, tasks: string[], _o, cmd: Command) => {
+    .action(async (dump: string, tasks: string[], _o, cmd: Command) => {
+      const { collectBt, renderBt } = await import('../commands/bt.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectBt(p, { all: !!o.all, every: !!o.every, tasks }), renderBt);
+      await runDumpCommand(dump, o, (p) => collectBt(p, { all: !!o.all, every: !!o.every, tasks }), renderBt);
     });
 
   program
@@ -145,7 +137,10 @@ export function buildCli(): Command {
     .description('process table: PID, PPID, CPU, TASK, ST, %MEM, VSZ, RSS, COMM; > marks running tasks (crash: ps)')
     .argument('<dump>')
     .option('--json', 'print the rows as JSON')
-    .action((dump: string, _o, cmd: Command) => runDumpCommand(dump, g(cmd), collectPs, renderPs));
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectPs, renderPs } = await import('../commands/ps.js');
+      await runDumpCommand(dump, g(cmd), collectPs, renderPs);
+    });
 
   program
     .command('runq')
@@ -155,9 +150,10 @@ export function buildCli(): Command {
     .option('-c, --cfs', 'per-CPU cfs_rq table (nr_running, load/runnable/util, vruntimes, throttling) and imbalance summary')
     .option('-g, --groups', 'show task groups as nested trees')
     .option('--json', 'print the runqueues as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectRunq, renderRunq } = await import('../commands/runq.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, collectRunq, (d) => renderRunq(d, { timestamps: !!o.timestamps, cfsTable: !!o.cfs, groups: !!o.groups }));
+      await runDumpCommand(dump, o, collectRunq, (d) => renderRunq(d, { timestamps: !!o.timestamps, cfsTable: !!o.cfs, groups: !!o.groups }));
     });
 
   program
@@ -168,9 +164,10 @@ export function buildCli(): Command {
     .option('--type <kind>', 'mutex, rwsem, semaphore or spinlock (when the lock is not a known global)')
     .option('--blocked', 'every task in D state: its lock, the holder, holder chains and cycles')
     .option('--json', 'print the data as JSON')
-    .action((dump: string, lock: string | undefined, _o, cmd: Command) => {
+    .action(async (dump: string, lock: string | undefined, _o, cmd: Command) => {
+      const { collectLockinfo, renderLockinfo } = await import('../commands/lockinfo.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectLockinfo(p, { lock, type: o.type as LockKind | undefined, blocked: !!o.blocked || !lock }), renderLockinfo);
+      await runDumpCommand(dump, o, (p) => collectLockinfo(p, { lock, type: o.type as LockKind | undefined, blocked: !!o.blocked || !lock }), renderLockinfo);
     });
 
   program
@@ -178,7 +175,10 @@ export function buildCli(): Command {
     .description('loaded modules: crash\'s columns plus each module\'s taint letters and state (crash: mod)')
     .argument('<dump>')
     .option('--json', 'print the modules as JSON')
-    .action((dump: string, _o, cmd: Command) => runDumpCommand(dump, g(cmd), collectMod, renderMod));
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectMod, renderMod } = await import('../commands/mod.js');
+      await runDumpCommand(dump, g(cmd), collectMod, renderMod);
+    });
 
   program
     .command('cpuinfo')
@@ -187,9 +187,10 @@ export function buildCli(): Command {
     .option('-i, --topology', 'online/possible/present masks, package/core/thread ids, what each CPU was doing')
     .option('-t, --tlb', 'cpu_tlbstate: loaded mm and its owner, ASID, tlb_gen against the mm\'s, lazy mode')
     .option('--json', 'print the data as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectCpuinfo, renderCpuinfo } = await import('../commands/cpuinfo.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectCpuinfo(p, { topology: !!o.topology, tlb: !!o.tlb }), renderCpuinfo);
+      await runDumpCommand(dump, o, (p) => collectCpuinfo(p, { topology: !!o.topology, tlb: !!o.tlb }), renderCpuinfo);
     });
 
   program
@@ -198,9 +199,10 @@ export function buildCli(): Command {
     .argument('<dump>')
     .option('--path <path>', 'only the subtree at this cgroup path')
     .option('--json', 'print the data as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectCgroupinfo, renderCgroupinfo } = await import('../commands/cgroupinfo.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectCgroupinfo(p, { path: o.path as string | undefined }), renderCgroupinfo);
+      await runDumpCommand(dump, o, (p) => collectCgroupinfo(p, { path: o.path as string | undefined }), renderCgroupinfo);
     });
 
   program
@@ -212,9 +214,10 @@ export function buildCli(): Command {
     .option('--outliers', 'only the flagged rows')
     .option('--limit <n>', 'at most n rows')
     .option('--json', 'print the rows as JSON')
-    .action((dump: string, _o, cmd: Command) => {
+    .action(async (dump: string, _o, cmd: Command) => {
+      const { collectTasktable, renderTasktable } = await import('../commands/tasktable.js');
       const o = g(cmd);
-      runDumpCommand(dump, o, (p) => collectTasktable(p, {
+      await runDumpCommand(dump, o, (p) => collectTasktable(p, {
         sort: o.sort as string | undefined, filter: o.filter as string[] | undefined, outliersOnly: !!o.outliers, limit: o.limit ? Number(o.limit) : undefined,
       }), renderTasktable);
     });
@@ -232,6 +235,8 @@ export function buildCli(): Command {
       const o = g(cmd);
       const tty = process.stderr.isTTY;
       const t0 = Date.now();
+      const { runBatch } = await import('../report/batch.js');
+      const { summaryTable } = await import('../report/output.js');
       let rows;
       try {
         rows = await runBatch(inputs, {

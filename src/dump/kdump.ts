@@ -202,8 +202,9 @@ export class KdumpFile extends PagedMemory {
         const cnt = Math.min(per, n - first);
         const b = this.src.read(this.dataOffset + first * PAGE_DESC_SIZE, cnt * PAGE_DESC_SIZE);
         for (let i = 0; i < cnt; i++) {
-          const off = Number(b.readBigInt64LE(i * PAGE_DESC_SIZE));
-          if (off + b.readUInt32LE(i * PAGE_DESC_SIZE + 8) > this.src.size) lost++;
+          const o = i * PAGE_DESC_SIZE;
+          const off = b.readUInt32LE(o) + b.readInt32LE(o + 4) * 0x100000000;
+          if (off + b.readUInt32LE(o + 8) > this.src.size) lost++;
         }
       }
     } catch (e) {

@@ -55,34 +55,25 @@ function layout(prog: Program): Layout {
   return l;
 }
 
+/**
+ * An ORC table read in place: the ip array is sorted by the build
+ * (scripts/sorttable), so lookups binary-search it in dump memory and read
+ * one 6-byte entry — a few pages per lookup instead of megabytes up front.
+ */
 export class OrcTable {
-  /** addrKey() of each entry's ip, ascending. */
-  private keys: Float64Array;
-  private order: Uint32Array | null;
+  constructor(
+    private readonly prog: Program,
+    private readonly l: Layout,
+    private readonly ipBase: bigint,
+    private readonly entriesBase: bigint,
+    readonly size: number,
+    readonly lowest: number,
+    readonly highest: number,
+  ) {}
 
-  constructor(private readonly l: Layout, ipBase: bigint, ipRaw: Buffer, private readonly entries: Buffer, readonly lowest: number, readonly highest: number) {
-    const n = Math.min(ipRaw.length >> 2, Math.floor(entries.length / 6));
-    const baseKey = addrKey(ipBase);
-    const keys = new Float64Array(n);
-    let sorted = true;
-    for (let i = 0; i < n; i++) {
-      keys[i] = baseKey + i * 4 + ipRaw.readInt32LE(i * 4);
-      if (i && keys[i]! < keys[i - 1]!) sorted = false;
-    }
-    if (sorted) {
-      this.keys = keys;
-      this.order = null;
-    } else {
-      const idx = new Uint32Array(n);
-      for (let i = 0; i < n; i++) idx[i] = i;
-      idx.sort((a, b) => keys[a]! - keys[b]! || a - b);
-      this.order = idx;
-      this.keys = Float64Array.from(idx, (i) => keys[i]!);
-    }
-  }
-
-  get size(): number {
-    return this.keys.length;
+  private ipKey(i: number): number {
+    const a = this.ipBase + BigInt(i * 4);
+    return addrKey(a) + this.prog.readS32(a);
   }
 
   /** The entry covering `pc` (the last one at or below it), or undefined outside the table. */
@@ -90,27 +81,25 @@ export class OrcTable {
     const k = addrKey(pc);
     if (k < this.lowest || k >= this.highest) return undefined;
     let lo = 0;
-    let hi = this.keys.length - 1;
+    let hi = this.size - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.keys[mid]! <= k) {
+      if (this.ipKey(mid) <= k) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
     if (found < 0) return undefined;
-    const i = this.order ? this.order[found]! : found;
-    return this.decode(i);
+    return this.decode(this.prog.read(this.entriesBase + BigInt(found * 6), 6));
   }
 
-  private decode(i: number): OrcEntry {
-    const o = i * 6;
-    const bits = this.entries.readUInt16LE(o + 4);
+  private decode(e: Buffer): OrcEntry {
+    const bits = e.readUInt16LE(4);
     const get = (f: Field | undefined) => (f ? (bits >> f.bit) & ((1 << f.width) - 1) : 0);
     return {
-      spOffset: this.entries.readInt16LE(o),
-      bpOffset: this.entries.readInt16LE(o + 2),
+      spOffset: e.readInt16LE(0),
+      bpOffset: e.readInt16LE(2),
       spReg: (this.l.regs[get(this.l.spReg)] ?? 'UNDEFINED') as OrcReg,
       bpReg: (this.l.regs[get(this.l.bpReg)] ?? 'UNDEFINED') as OrcReg,
       type: (this.l.types[get(this.l.type)] ?? 'UNDEFINED') as OrcType,
@@ -132,7 +121,7 @@ export function vmlinuxOrc(prog: Program): OrcTable | null {
     const n = Number(ipStop - ipStart) / 4;
     const lo = addrKey(s.address('_text') ?? s.address('_stext')!);
     const hi = addrKey(s.address('_end') ?? ipStart);
-    t = new OrcTable(layout(prog), ipStart, prog.read(ipStart, n * 4), prog.read(uStart, n * 6), lo, hi);
+    t = new OrcTable(prog, layout(prog), ipStart, uStart, n, lo, hi);
   }
   prog.cache.set('orc:vmlinux', t);
   return t;
@@ -153,7 +142,7 @@ export function moduleOrc(prog: Program, addr: bigint): OrcTable | null {
       const u = arch.member('orc_unwind').value();
       const lo = Math.min(...hit.mod.regions.map((r) => addrKey(r.base)));
       const hi = Math.max(...hit.mod.regions.map((r) => addrKey(r.base) + r.size));
-      t = new OrcTable(layout(prog), ip, prog.read(ip, n * 4), prog.read(u, n * 6), lo, hi);
+      t = new OrcTable(prog, layout(prog), ip, u, n, lo, hi);
     }
   } catch {
     t = null;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ProgramOptions } from '../kernel/program.js';
 import { materialize } from '../util/zst.js';
-import { writeIndex, type Job, type Summary } from './output.js';
+import { writeIndex, writeDumpReport, type Job, type Summary } from './output.js';
+import { reportDump } from './sections.js';
 
 const MAGICS = [Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.from('KDUMP   '), Buffer.from('DISKDUMP'), Buffer.from('makedumpfile')];
 const ZSTD = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -114,6 +115,24 @@ export async function runBatch(inputs: string[], opts: BatchOptions): Promise<Su
       const job: Job = { id: idx, path: p, name: d.name, out: opts.out, html: !!opts.html, options: opts.program ?? {} };
       w.postMessage(job);
     });
+  if (dumps.length === 1) {
+    // One dump: no worker thread to start (its module loading costs more than it saves).
+    const d = dumps[0]!;
+    const t0 = performance.now();
+    let s: Summary;
+    try {
+      const job: Job = { id: 0, path: materialize(d.path), name: d.name, out: opts.out, html: !!opts.html, options: opts.program ?? {} };
+      const r = reportDump(job.path, job.name, job.options);
+      writeDumpReport(job, r);
+      s = { dump: r.dump, kernel: r.kernel, panic: r.panic, seconds: r.seconds, problems: r.problems, error: r.error ?? null };
+    } catch (e) {
+      s = { dump: d.name, kernel: null, panic: null, seconds: (performance.now() - t0) / 1000, problems: 0, error: (e as Error).message };
+    }
+    results[0] = s;
+    opts.progress?.(1, 1, s);
+    writeIndex(opts.out, results, !!opts.html);
+    return results;
+  }
   const lanes = Array.from({ length: n }, async () => {
     let w = new Worker(workerUrl);
     while (next < dumps.length) {
