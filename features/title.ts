@@ -15,6 +15,8 @@ interface StackSpec {
   parts: string[];
   /** Tried when `parts` finds no frame. */
   parts2?: string[];
+  /** Tried when neither finds one (truncated reports). */
+  parts3?: string[];
   /** Extra frames to pass over for this format. */
   skip?: string[];
   /** 'stall' (soft lockups, RCU stalls) or 'hang' (hung tasks) choose differently from the default. */
@@ -34,6 +36,8 @@ interface Format {
 
 interface Oops {
   header: string;
+  /** A regular expression to use instead of the literal header (SLUB's "BUG kmalloc-8 (...)"). */
+  headerRegex?: string;
   suppress?: string[];
   formats: Format[];
 }
@@ -107,7 +111,7 @@ export class TitleExtractor {
     this.oopses = table.oopses.map((o) => ({
       ...o,
       // A one-word header (BUG:) must not be the tail of another word (ODEBUG:).
-      headerRe: new RegExp((/^[A-Z]+:$/.test(o.header) ? '(?<![A-Za-z0-9_])' : '') + o.header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      headerRe: o.headerRegex ? new RegExp(o.headerRegex) : new RegExp((/^[A-Z]+:$/.test(o.header) ? '(?<![A-Za-z0-9_])' : '') + o.header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
       suppressRe: (o.suppress ?? []).map((s) => new RegExp(s)),
       formatsRe: o.formats.map((f) => ({ ...f, re: new RegExp('^' + expand(f.title)) })),
     }));
@@ -237,7 +241,7 @@ export class TitleExtractor {
     };
     const extra = spec.skip?.length ? new RegExp(spec.skip.join('|')) : null;
     const skip = (fr: string) => this.skipRe.test(fr) || (extra?.test(fr) ?? false);
-    for (const parts of [spec.parts, spec.parts2].filter(Boolean) as string[][]) {
+    for (const parts of [spec.parts, spec.parts2, spec.parts3].filter(Boolean) as string[][]) {
       const frames = collect(parts);
       const fr = frames.length ? this.choose(frames, spec.extractor, skip) : null;
       if (fr) return { frame: fr, sawStack: sawStack || parts.every((p) => p !== '{{STACK}}') };
@@ -297,11 +301,18 @@ export class TitleExtractor {
       if (arm || m) {
         if (m?.[1] || /\(unreliable\)$/.test(l)) continue; // "? func", "(unreliable)": the kernel itself is not sure
         const name = funcName(arm ? arm[1]! : m![2]!);
-        if (name && /^[A-Za-z_<]/.test(name) && frames[frames.length - 1] !== name) frames.push(name);
+        if (name && /^[A-Za-z_<]/.test(name) && !/^0x[0-9a-f]+$/i.test(name) && frames[frames.length - 1] !== name) frames.push(name);
         // arm's "(callee) from (caller)": the caller of the last line is a frame of its own.
-        if (arm?.[2]) frames.push(funcName(arm[2]));
+        if (arm?.[2] && !/^0x[0-9a-f]+$/i.test(arm[2])) frames.push(funcName(arm[2]));
         started = true;
         gap = 0;
+        continue;
+      }
+      // powerpc: "--- interrupt: 700 at func+0x2c/0x70" is the frame that trapped.
+      const ppc = /^\s*--- interrupt: [0-9a-f]+ at ([A-Za-z0-9_.]+)\+0x/.exec(l);
+      if (ppc) {
+        frames.push(funcName(ppc[1]!));
+        started = true;
         continue;
       }
       if (/RIP: 0010:|^\s*pc : |^\s*PC is at /.test(l)) {

@@ -25,7 +25,8 @@ export function syzCorpus(): SyzCase[] {
     const rep = log.indexOf('\n\nREPORT:\n');
     if (rep >= 0) log = log.slice(0, rep);
     const h = (k: string) => head.split('\n').find((l) => l.startsWith(k + ': '))?.slice(k.length + 2) ?? null;
-    return { name, title: h('TITLE'), corrupted: h('CORRUPTED') === 'Y', type: h('TYPE'), log };
+    // "TITLE: " with nothing after it is a log with no crash.
+    return { name, title: h('TITLE') || null, corrupted: h('CORRUPTED') === 'Y', type: h('TYPE'), log };
   });
 }
 
