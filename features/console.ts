@@ -32,14 +32,18 @@ export function splitConsole(text: string): ConsoleLine[] {
   return out;
 }
 
-/** Does the text look like a binary blob rather than a console log? */
+/**
+ * Does the text (read as latin1) look like a binary blob rather than a
+ * console log? Console logs hold some junk — user programs write NULs and
+ * escape sequences to the serial line — but not a third of their bytes.
+ */
 export function looksBinary(text: string): boolean {
   if (!text.length) return false;
   let bad = 0;
   const n = Math.min(text.length, 65536);
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if ((c < 9 || (c > 13 && c < 32)) && c !== 27) bad++;
+    if (((c < 9 || (c > 13 && c < 32)) && c !== 27) || c >= 0x7f) bad++;
   }
-  return bad / n > 0.1;
+  return bad / n > 0.3;
 }

@@ -52,6 +52,7 @@ interface FramesData {
   hangBuckets: Array<[string, string]>;
   hangSkip: string[];
   warningCompound: string[];
+  followupHeaders: string[];
 }
 
 export interface TitleResult {
@@ -68,6 +69,8 @@ export interface TitleResult {
   start: number;
   /** The report's lines (same printk context as its first line where the log has caller ids). */
   report: ConsoleLine[];
+  /** How many of `report`'s lines are this report's own (the rest follow a later report header). */
+  ownLength: number;
 }
 
 const FUNC = '([a-zA-Z0-9_]+)(?:\\.|\\+|\\s|$)';
@@ -105,6 +108,7 @@ export class TitleExtractor {
   private stallSelfRe: RegExp;
   private stallAnchorRe: RegExp;
   private hangSkipRe: RegExp;
+  private followRe: RegExp;
 
   constructor() {
     const table = dataJson<{ oopses: Oops[] }>('features/data/oops.json');
@@ -121,6 +125,7 @@ export class TitleExtractor {
     this.stallSelfRe = new RegExp(this.frames.stallSelfNaming.join('|') || '^$');
     this.stallAnchorRe = new RegExp(this.frames.stallAnchors.join('|'));
     this.hangSkipRe = new RegExp(this.frames.hangSkip.join('|'));
+    this.followRe = new RegExp(this.frames.followupHeaders.join('|'));
   }
 
   stripSyscall(frame: string): string {
@@ -153,11 +158,20 @@ export class TitleExtractor {
         for (const f of o.formatsRe) {
           const tm = f.re.exec(titleBody);
           if (!tm) continue;
-          return this.build(f, tm, body, report, i);
+          const built = this.build(f, tm, body, report, i);
+          // Two CPUs printing at once (no caller ids to tell them apart): another report
+          // opens before this one printed a single frame, and it is not one of the headers
+          // that legitimately interrupt a report before its trace (the panic that
+          // panic_on_warn raises, "invalid opcode" after "kernel BUG at", ...).
+          if (!built.corrupted && end > 0 && !own.some((x) => FRAME_RE.test(x.text) || ARM_FRAME_RE.test(x.text)) && !this.followRe.test(report[end]!.text)) {
+            built.corrupted = true;
+            built.corruptedReason = `another report ("${report[end]!.text.slice(0, 60)}") began before this one's stack trace: interleaved output`;
+          }
+          return { ...built, ownLength: own.length };
         }
       }
     }
-    return { title: null, kind: null, frame: null, corrupted: false, corruptedReason: null, start: -1, report: [] };
+    return { title: null, kind: null, frame: null, corrupted: false, corruptedReason: null, start: -1, report: [], ownLength: 0 };
   }
 
   /** Does this line open a crash report (a header that is not suppressed)? */
@@ -184,7 +198,12 @@ export class TitleExtractor {
     return out;
   }
 
-  private build(f: Format & { re: RegExp }, tm: RegExpExecArray, body: string, report: ConsoleLine[], start: number): TitleResult {
+  /** Is this function one of the generic ones that never name a crash? */
+  isGeneric(fn: string): boolean {
+    return this.skipRe.test(fn);
+  }
+
+  private build(f: Format & { re: RegExp }, tm: RegExpExecArray, body: string, report: ConsoleLine[], start: number): Omit<TitleResult, 'ownLength'> {
     let frame: string | null = null;
     let corruptedReason: string | null = f.corrupted ? 'the report format carries too little to trust' : null;
     const needsFrame = f.fmt.includes('{FRAME}');

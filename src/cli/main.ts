@@ -78,6 +78,15 @@ export async function runDumpCommand<T extends { problems?: unknown[] }>(
   prog.close();
 }
 
+/** A progress bar on stderr: redrawn in place on a terminal, one line per step otherwise. */
+function progressLine(done: number, total: number, text: string): void {
+  const width = 30;
+  const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
+  const line = `[${bar}] ${done}/${total}  ${text}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(100)}${done === total ? '\n' : ''}`);
+  else process.stderr.write(line + '\n');
+}
+
 export function buildCli(): Command {
   const program = new Command();
   program
@@ -233,7 +242,6 @@ export function buildCli(): Command {
     .option('--json', 'print the summary as JSON')
     .action(async (inputs: string[], _o, cmd: Command) => {
       const o = g(cmd);
-      const tty = process.stderr.isTTY;
       const t0 = Date.now();
       const { runBatch } = await import('../report/batch.js');
       const { summaryTable } = await import('../report/output.js');
@@ -245,13 +253,7 @@ export function buildCli(): Command {
           html: !!o.html,
           timeout: Number(o.timeout),
           program: { systemMap: o.systemMap, btf: o.btf, zeroExcluded: o.zeroExcluded },
-          progress: (done, total, last) => {
-            const width = 30;
-            const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
-            const line = `[${bar}] ${done}/${total}  ${last.dump} ${last.error ? 'UNREADABLE' : 'ok'} ${last.seconds.toFixed(1)}s`;
-            if (tty) process.stderr.write(`\r${line.padEnd(100)}${done === total ? '\n' : ''}`);
-            else process.stderr.write(line + '\n');
-          },
+          progress: (done, total, last) => progressLine(done, total, `${last.dump} ${last.error ? 'UNREADABLE' : 'ok'} ${last.seconds.toFixed(1)}s`),
         });
       } catch (e) {
         fail('report', e);
@@ -262,6 +264,64 @@ export function buildCli(): Command {
         console.error('vaat: report: no dumps found');
         process.exit(1);
       }
+    });
+
+  program
+    .command('signature')
+    .description('crash signature: panic title/stack, locks, runqueues, cgroups, taint, CPU/TLB — from a dump, or the panic part from a console log')
+    .argument('[dump]', 'vmcore (or, with --log, a console/dmesg text file)')
+    .option('--log <file>', 'read a console log (dmesg, serial console) instead of a dump: the panic family only')
+    .option('--batch <dir...>', 'signatures of every dump under these directories, one JSON per line into --out')
+    .option('--logs', 'with --batch: every file is a console log')
+    .option('-o, --out <file.jsonl>', 'with --batch: where to write', 'signatures.jsonl')
+    .option('--vector', 'with --json: add the vector (features/data/vector.json layout)')
+    .option('--json', 'print the signature document (validated against features/schema/signature.schema.json)')
+    .action(async (dump: string | undefined, _o, cmd: Command) => {
+      const o = g(cmd);
+      const { renderSignature, signatureJson, batchSignatures } = await import('./signature.js');
+      if (o.batch) {
+        const t0 = Date.now();
+        let r;
+        try {
+          r = await batchSignatures(o.batch as string[], o.out as string, {
+            logs: !!o.logs,
+            program: { systemMap: o.systemMap, btf: o.btf, zeroExcluded: o.zeroExcluded },
+            progress: (done, total, name, ok) => progressLine(done, total, `${name} ${ok ? 'ok' : 'FAILED'}`),
+          });
+        } catch (e) {
+          fail('signature', e);
+        }
+        for (const f of r.failed) console.error(`vaat: signature: ${f.file}: ${f.error}`);
+        process.stdout.write(`${r.written} of ${r.total} signatures written to ${o.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        if (r.written === 0) process.exit(1);
+        return;
+      }
+      const fs = await import('node:fs');
+      const path = await import('node:path');
+      const { signatureFromDump, signatureFromConsole } = await import('../../features/signature.js');
+      const { vectorize } = await import('../../features/vector.js');
+      const file = (o.log as string | undefined) ?? dump;
+      if (!file) fail('signature', new Error('give a dump, --log <file> or --batch <dir>'));
+      let sig;
+      let prog: Program | null = null;
+      try {
+        if (o.log) sig = signatureFromConsole(fs.readFileSync(file, 'latin1'), path.basename(file));
+        else {
+          prog = await openProgram(file, o);
+          sig = signatureFromDump(prog, file);
+        }
+      } catch (e) {
+        const err = e as Error;
+        if (err?.name === 'NotAConsoleLogError' || err?.name === 'InvalidSignatureError') {
+          console.error(`vaat: ${file}: ${err.message}`);
+          process.exit(1);
+        }
+        fail(file, e);
+      }
+      if (o.json) {
+        process.stdout.write(o.vector ? toJson({ ...sig, vector: Array.from(vectorize(sig), (x) => Math.round(x * 1e6) / 1e6) }) + '\n' : signatureJson(sig));
+      } else process.stdout.write(renderSignature(sig));
+      prog?.close();
     });
 
   return program;

@@ -5,31 +5,9 @@
 
 import type { Program } from '../kernel/program.js';
 import { Problems, attempt } from '../kernel/problems.js';
-import { cgroupRoots, cgroupDescendants, cgroupPath, taskCgroup, cpusetOf, cpuCtlOf, memcgOf, type CpusetInfo, type CpuCtlInfo, type MemcgInfo } from '../helpers/cgroup.js';
-import { forEachTask, taskStateLetter } from '../helpers/tasks.js';
-import type { KObject } from '../kernel/object.js';
+import { cgroupHierarchies, type CgroupHierarchy } from '../helpers/cgroup.js';
 
-export interface CgroupNode {
-  path: string;
-  depth: number;
-  address: string;
-  tasks: number;
-  blocked: number;
-  running: number;
-  pids: number[];
-  cpuset: CpusetInfo | null;
-  cpu: CpuCtlInfo | null;
-  memory: MemcgInfo | null;
-}
-
-export interface CgroupHierarchy {
-  id: number;
-  version: 'v1' | 'v2';
-  name: string;
-  controllers: string[];
-  nodes: CgroupNode[];
-  totalTasks: number;
-}
+export type { CgroupNode, CgroupHierarchy } from '../helpers/cgroup.js';
 
 export interface CgroupinfoData {
   hierarchies: CgroupHierarchy[];
@@ -38,40 +16,7 @@ export interface CgroupinfoData {
 
 export function collectCgroupinfo(prog: Program, opts: { path?: string } = {}): CgroupinfoData {
   const problems = new Problems();
-  const hierarchies: CgroupHierarchy[] = [];
-  const allTasks = forEachTask(prog, problems);
-  for (const root of cgroupRoots(prog, problems)) {
-    const nodes: CgroupNode[] = [];
-    // Tasks per cgroup of this hierarchy, from each task's own css_set.
-    const members = new Map<bigint, KObject[]>();
-    for (const t of allTasks) {
-      const c = attempt(problems, `cgroup of task ${t.hex()}`, () => taskCgroup(t, root, problems), null);
-      if (!c) continue;
-      const l = members.get(c.address!);
-      if (l) l.push(t);
-      else members.set(c.address!, [t]);
-    }
-    const rootDepth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
-    for (const c of cgroupDescendants(root.cgrp, problems)) {
-      const path = attempt(problems, `path of cgroup ${c.hex()}`, () => cgroupPath(c), c.hex());
-      if (opts.path && !(path === opts.path || path.startsWith(opts.path.replace(/\/$/, '') + '/'))) continue;
-      const tasks = members.get(c.address!) ?? [];
-      const states = tasks.map((t) => attempt(problems, 'task state', () => taskStateLetter(t), '?'));
-      nodes.push({
-        path,
-        depth: rootDepth(path),
-        address: c.hex(),
-        tasks: tasks.length,
-        blocked: states.filter((s) => s === 'D').length,
-        running: states.filter((s) => s === 'R').length,
-        pids: tasks.map((t) => t.member('pid').num()).sort((a, b) => a - b),
-        cpuset: attempt(problems, `cpuset of ${path}`, () => cpusetOf(c), null),
-        cpu: attempt(problems, `cpu of ${path}`, () => cpuCtlOf(c), null),
-        memory: attempt(problems, `memory of ${path}`, () => memcgOf(c), null),
-      });
-    }
-    hierarchies.push({ id: root.id, version: root.version, name: root.name, controllers: root.controllers, nodes, totalTasks: nodes.reduce((a, n) => a + n.tasks, 0) });
-  }
+  const hierarchies = cgroupHierarchies(prog, problems, opts);
   return { hierarchies, problems: problems.list };
 }
 

@@ -9,6 +9,7 @@ import { listForEachEntry } from '../kernel/iter.js';
 import { Problems, attempt } from '../kernel/problems.js';
 import { cpumaskCpus, cpuList } from '../kernel/cpumask.js';
 import { strip } from '../kernel/types.js';
+import { forEachTask, taskStateLetter } from './tasks.js';
 
 /** cgroup path from kernfs: names of kn and its parents ("/" for a root). */
 export function cgroupPath(cgrp: KObject): string {
@@ -199,4 +200,70 @@ export function memcgOf(cgrp: KObject): MemcgInfo | null {
   // PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: "max" in memory.max.
   const unlimited = max >= 0x7fffffffffffffffn / BigInt(page);
   return { usageBytes: pc.member('usage').num() * page, limitBytes: unlimited ? null : Number(max) * page };
+}
+
+export interface CgroupNode {
+  path: string;
+  depth: number;
+  address: string;
+  tasks: number;
+  blocked: number;
+  running: number;
+  pids: number[];
+  cpuset: CpusetInfo | null;
+  cpu: CpuCtlInfo | null;
+  memory: MemcgInfo | null;
+}
+
+export interface CgroupHierarchy {
+  id: number;
+  version: 'v1' | 'v2';
+  name: string;
+  controllers: string[];
+  nodes: CgroupNode[];
+  totalTasks: number;
+}
+
+/**
+ * Every cgroup hierarchy (v2 and each v1 root) with, per cgroup, its tasks
+ * (counted from each task's own css_set), how many are blocked (D) and
+ * runnable (R), and its cpuset, cpu and memory settings. `path` keeps only
+ * the subtree at that path.
+ */
+export function cgroupHierarchies(prog: Program, problems = new Problems(), opts: { path?: string } = {}): CgroupHierarchy[] {
+  const hierarchies: CgroupHierarchy[] = [];
+  const allTasks = forEachTask(prog, problems);
+  for (const root of cgroupRoots(prog, problems)) {
+    const nodes: CgroupNode[] = [];
+    // Tasks per cgroup of this hierarchy, from each task's own css_set.
+    const members = new Map<bigint, KObject[]>();
+    for (const t of allTasks) {
+      const c = attempt(problems, `cgroup of task ${t.hex()}`, () => taskCgroup(t, root, problems), null);
+      if (!c) continue;
+      const l = members.get(c.address!);
+      if (l) l.push(t);
+      else members.set(c.address!, [t]);
+    }
+    const rootDepth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
+    for (const c of cgroupDescendants(root.cgrp, problems)) {
+      const path = attempt(problems, `path of cgroup ${c.hex()}`, () => cgroupPath(c), c.hex());
+      if (opts.path && !(path === opts.path || path.startsWith(opts.path.replace(/\/$/, '') + '/'))) continue;
+      const tasks = members.get(c.address!) ?? [];
+      const states = tasks.map((t) => attempt(problems, 'task state', () => taskStateLetter(t), '?'));
+      nodes.push({
+        path,
+        depth: rootDepth(path),
+        address: c.hex(),
+        tasks: tasks.length,
+        blocked: states.filter((s) => s === 'D').length,
+        running: states.filter((s) => s === 'R').length,
+        pids: tasks.map((t) => t.member('pid').num()).sort((a, b) => a - b),
+        cpuset: attempt(problems, `cpuset of ${path}`, () => cpusetOf(c), null),
+        cpu: attempt(problems, `cpu of ${path}`, () => cpuCtlOf(c), null),
+        memory: attempt(problems, `memory of ${path}`, () => memcgOf(c), null),
+      });
+    }
+    hierarchies.push({ id: root.id, version: root.version, name: root.name, controllers: root.controllers, nodes, totalTasks: nodes.reduce((a, n) => a + n.tasks, 0) });
+  }
+    return hierarchies;
 }

@@ -34,8 +34,8 @@ export function looksLikeDump(file: string): boolean {
   }
 }
 
-/** Dumps named on the command line: files as given, directories searched recursively. */
-export function findDumps(inputs: string[]): Array<{ path: string; name: string }> {
+/** Dumps named on the command line: files as given, directories searched recursively for files `accept` takes. */
+export function findDumps(inputs: string[], accept: (file: string) => boolean = looksLikeDump): Array<{ path: string; name: string }> {
   const out: Array<{ path: string; name: string }> = [];
   for (const input of inputs) {
     const st = fs.statSync(input);
@@ -47,7 +47,7 @@ export function findDumps(inputs: string[]): Array<{ path: string; name: string 
       for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (e.isFile() && looksLikeDump(p)) out.push({ path: p, name: path.relative(input, p) });
+        else if (e.isFile() && accept(p)) out.push({ path: p, name: path.relative(input, p) });
       }
     };
     walk(input);

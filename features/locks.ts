@@ -1,0 +1,113 @@
+// The locks family: for every task blocked in D state, which lock it waits
+// on, who holds that lock and what the holder is doing, and the
+// holder → lock → holder chains with their cycles (deadlocks). This is
+// what tells one hung-task panic from another: khungtaskd reports them all
+// from the same place.
+
+import type { Program } from '../src/kernel/program.js';
+import { Problems, attempt } from '../src/kernel/problems.js';
+import { blockedTasks } from '../src/helpers/locks.js';
+import { backtrace } from '../src/helpers/stack.js';
+import { dataJson } from '../src/util/datafile.js';
+import { normalizeComm, topFrames, round3 } from './normalize.js';
+
+export interface LockHolder {
+  comm: string;
+  pid: number;
+  state: string;
+  /** The holder's top frames, scheduling and waiting machinery left out. */
+  frames: string[];
+  /** Seconds since the holder last ran (blocked/sleeping), or how long it has been running. */
+  offCpuS: number | null;
+  onCpuS: number | null;
+}
+
+export interface LockEntry {
+  /** The lock's symbol (lab_mutex, cgroup_mutex), or null for a lock inside a heap object. */
+  name: string | null;
+  /** The module the lock's symbol belongs to, null for vmlinux or a heap lock. */
+  module: string | null;
+  kind: string;
+  holder: LockHolder | null;
+  waiters: number;
+  /** Waiters' task names (instance numbers removed), sorted, unique. */
+  waiterComms: string[];
+}
+
+export interface LocksPart {
+  /** Tasks in D state. */
+  blocked: number;
+  /** What the blocked tasks wait for, by kind (mutex, rwsem, io, completion, ...). */
+  waitKinds: Record<string, number>;
+  /** Locks with waiters, most waited-on first. */
+  locks: LockEntry[];
+  /** Holder chains longer than one link, as "comm -lock-> comm ...". */
+  chains: Array<{ links: string[]; cycle: boolean }>;
+  deadlock: boolean;
+}
+
+interface FeatureFrames {
+  holderSkip: string[];
+}
+
+/** The locks part, and the pids involved (blocked tasks and lock holders) for the cgroup family. */
+export function extractLocks(prog: Program, problems: Problems): { part: LocksPart; involved: number[] } {
+  const rep = blockedTasks(prog);
+  problems.list.push(...rep.problems);
+  const skip = new RegExp(dataJson<FeatureFrames>('features/data/families.json').holderSkip.join('|'));
+  const waitKinds: Record<string, number> = {};
+  for (const b of rep.blocked) waitKinds[b.waitKind] = (waitKinds[b.waitKind] ?? 0) + 1;
+  const byLock = new Map<string, LockEntry>();
+  for (const b of rep.blocked) {
+    if (!b.lock) continue;
+    const key = `${b.lock.kind}:${b.lock.address}`;
+    let e = byLock.get(key);
+    if (!e) {
+      let holder: LockHolder | null = null;
+      if (b.holder) {
+        const h = b.holder;
+        const frames = attempt(problems, `stack of lock holder ${h.pid}`, () => {
+          const task = prog.objectAt('struct task_struct', BigInt('0x' + h.task.replace(/^0x/, '')));
+          const bt = backtrace(prog, task);
+          return topFrames(bt.frames.filter((f) => f.reliable && f.function).map((f) => ({ fn: f.function!, module: f.module })), skip, 6);
+        }, [] as string[]);
+        holder = {
+          comm: h.comm, pid: h.pid, state: h.state, frames,
+          offCpuS: h.offCpuS === null ? null : round3(h.offCpuS), onCpuS: h.onCpuS === null ? null : round3(h.onCpuS),
+        };
+      }
+      const named = b.lock.name ? /^(\S+)(?: \[([^\]]+)\])?$/.exec(b.lock.name) : null;
+      e = { name: named ? named[1]! : b.lock.name, module: named?.[2] ?? null, kind: b.lock.kind, holder, waiters: 0, waiterComms: [] };
+      byLock.set(key, e);
+    }
+    e.waiters++;
+    const c = normalizeComm(b.task.comm);
+    if (!e.waiterComms.includes(c)) e.waiterComms.push(c);
+  }
+  const locks = [...byLock.values()];
+  for (const l of locks) l.waiterComms.sort();
+  locks.sort((a, b) => b.waiters - a.waiters || (a.name ?? '~').localeCompare(b.name ?? '~') || a.kind.localeCompare(b.kind));
+  // A heap lock has no name; its address differs from dump to dump, so it reads "-lock->".
+  const render = (links: Array<{ comm: string; lock?: string }>) =>
+    links.map((l) => normalizeComm(l.comm) + (l.lock ? ` -${/^0x/.test(l.lock) ? 'lock' : l.lock}->` : ''));
+  const seen = new Set<string>();
+  const chains: LocksPart['chains'] = [];
+  for (const c of [...rep.deadlocks, ...rep.chains]) {
+    if (c.links.length < 3 && !c.cycle) continue;
+    const links = render(c.links);
+    const k = links.join(' ') + c.cycle;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    chains.push({ links, cycle: c.cycle });
+  }
+  chains.sort((a, b) => Number(b.cycle) - Number(a.cycle) || b.links.length - a.links.length || a.links.join(' ').localeCompare(b.links.join(' ')));
+  const involved = [...new Set(rep.blocked.flatMap((b) => [b.task.pid, ...(b.holder ? [b.holder.pid] : [])]))].sort((a, b) => a - b);
+  const part: LocksPart = {
+    blocked: rep.blocked.length,
+    waitKinds: Object.fromEntries(Object.entries(waitKinds).sort(([a], [b]) => a.localeCompare(b))),
+    locks,
+    chains: chains.slice(0, 8),
+    deadlock: rep.deadlocks.length > 0,
+  };
+  return { part, involved };
+}

@@ -1,0 +1,156 @@
+// The panic family: what kind of crash this was, its syzbot-style title,
+// the normalized stack of the report, the guilty frame, and who panicked.
+// One code path for both inputs: a dump's own printk log is rendered as
+// console text and read exactly like a dmesg/serial log, so the part built
+// from a vmcore equals the part built from the console that saw it die.
+
+import { splitConsole, looksBinary, type ConsoleLine } from './console.js';
+import { TitleExtractor } from './title.js';
+import { readTrace, frameFunction, frameModule, MARKERS } from './trace.js';
+import { normalizeTitle } from './title.js';
+
+export interface PanicPart {
+  /** Crash class: bug, oops, page-fault, null-deref, warning, soft-lockup, hard-lockup, hung-task, rcu-stall, oom, list-corruption, divide-error, kasan, ubsan, kfence, lockdep, double-fault, sysrq, panic, ... */
+  kind: string | null;
+  /** syzbot-style title ("INFO: task hung in lab_waiter"), null when the text shows no crash. */
+  title: string | null;
+  /** The report's first line with addresses and numbers normalized. */
+  oops: string | null;
+  /** Text after "Kernel panic - not syncing: ", null when the kernel did not panic by message (oops straight to kdump). */
+  message: string | null;
+  /** Normalized frames of the report's stack, innermost first, with boundary markers. */
+  frames: string[];
+  /** The first frame that is not generic machinery: the function that names the crash. */
+  guilty: string | null;
+  /** The module of the guilty frame, null for vmlinux. */
+  guiltyModule: string | null;
+  /** Modules that appear anywhere in the frames, sorted. */
+  modules: string[];
+  /** The CPU and task that called panic (or oopsed, when there was no panic call). */
+  cpu: number | null;
+  pid: number | null;
+  comm: string | null;
+  /** Titles of the reports that followed the first, in order (at most 8). */
+  followups: string[];
+  corrupted: boolean;
+  corruptedReason: string | null;
+}
+
+export class NotAConsoleLogError extends Error {
+  constructor(why: string) {
+    super(`not a console log: ${why}`);
+    this.name = 'NotAConsoleLogError';
+  }
+}
+
+let extractor: TitleExtractor | null = null;
+function titles(): TitleExtractor {
+  extractor ??= new TitleExtractor();
+  return extractor;
+}
+
+/**
+ * The part of a console log that belongs to the crashed kernel: everything
+ * before the capture kernel starts booting (kdump runs print the second
+ * kernel's boot right after the panic).
+ */
+export function crashedKernelLines(lines: ConsoleLine[]): ConsoleLine[] {
+  let sawCrash = false;
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.text;
+    if (!sawCrash && /Kernel panic - not syncing|Oops: |BUG: |Starting crashdump kernel|INFO: task .* blocked|watchdog: BUG/.test(t)) sawCrash = true;
+    else if (sawCrash && lines[i]!.kernel && /^Linux version \S+/.test(t)) return lines.slice(0, i);
+  }
+  return lines;
+}
+
+const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?)(?: Kdump: loaded)?(?: (?:Not tainted|Tainted: )|\s*$)/;
+
+/** The panic part of a console text (dmesg, serial log, or a dump's log rendered as text). */
+export function panicFromText(text: string): PanicPart {
+  if (looksBinary(text)) throw new NotAConsoleLogError('more than 10% of the first 64 KiB are control bytes');
+  const lines = crashedKernelLines(splitConsole(text));
+  return panicFromLines(lines);
+}
+
+export function panicFromLines(lines: ConsoleLine[]): PanicPart {
+  const ex = titles();
+  const r = ex.extractLines(lines);
+  const texts = lines.map((l) => l.text);
+  const message = panicMessage(texts);
+  if (!r.title) {
+    return {
+      kind: null, title: null, oops: null, message, frames: [], guilty: null, guiltyModule: null, modules: [],
+      cpu: null, pid: null, comm: null, followups: [], corrupted: false, corruptedReason: null,
+    };
+  }
+  // The report's lines (its printk context when caller ids are printed). Its trace may
+  // follow a second header ("kernel BUG at" is followed by "invalid opcode:" and the trace).
+  const trace = readTrace(r.report.map((l) => l.text), 0, { window: 200 });
+  const frames = trace.frames;
+  const guilty = pickGuilty(frames, r.frame, ex);
+  const who = panicCaller(texts, r.start);
+  const followups: string[] = [];
+  let next = r.report[r.ownLength]?.index ?? -1;
+  for (let k = 0; k < 8 && next > 0 && next < lines.length; k++) {
+    const f = ex.extractLines(lines.slice(next));
+    if (!f.title) break;
+    followups.push(f.title);
+    next = f.report[f.ownLength]?.index ?? -1;
+  }
+  return {
+    kind: r.kind,
+    title: r.title,
+    oops: normalizeTitle(r.report[0]?.text.slice(r.report[0].text.search(/\S/)) ?? ''),
+    message,
+    frames,
+    guilty: guilty ? frameFunction(guilty) : null,
+    guiltyModule: guilty ? frameModule(guilty) : null,
+    modules: [...new Set(frames.map(frameModule).filter((m): m is string => !!m))].sort(),
+    cpu: who?.cpu ?? null,
+    pid: who?.pid ?? null,
+    comm: who?.comm ?? null,
+    followups,
+    corrupted: r.corrupted,
+    corruptedReason: r.corruptedReason,
+  };
+}
+
+/** The frame the title names, found in the trace (for its module), else the first non-generic frame. */
+function pickGuilty(frames: string[], titled: string | null, ex: TitleExtractor): string | null {
+  const real = frames.filter((f) => !MARKERS.has(f));
+  if (titled) return real.find((f) => frameFunction(f) === titled) ?? titled;
+  return real.find((f) => !ex.isGeneric(frameFunction(f))) ?? null;
+}
+
+function panicMessage(texts: string[]): string | null {
+  for (const t of texts) {
+    const m = /Kernel panic - not syncing: (.*)$/.exec(t);
+    if (m) return m[1]!.trim();
+  }
+  return null;
+}
+
+/**
+ * Who panicked: the "CPU: n PID: p Comm: c" line printed right after the
+ * panic message, else the one of the first report (an oops that went
+ * straight to kdump, or a panic that skipped its own stack dump).
+ */
+function panicCaller(texts: string[], reportStart: number): { cpu: number; pid: number; comm: string } | null {
+  const parse = (t: string) => {
+    const m = CPU_LINE.exec(t);
+    return m ? { cpu: Number(m[1]), pid: Number(m[2]), comm: m[3]!.trim() } : null;
+  };
+  const p = texts.findIndex((t) => /Kernel panic - not syncing/.test(t));
+  if (p >= 0) {
+    for (let i = p + 1; i < texts.length && i <= p + 3; i++) {
+      const w = parse(texts[i]!);
+      if (w) return w;
+    }
+  }
+  for (let i = Math.max(0, reportStart); i < texts.length && i < reportStart + 60; i++) {
+    const w = parse(texts[i]!);
+    if (w) return w;
+  }
+  return null;
+}
