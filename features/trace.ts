@@ -20,7 +20,7 @@ export function foldSuffix(name: string): string {
 const FRAME = /^\s*(?:\[<?(?:0x)?[0-9a-fA-F]+>?\]\s*){0,2}(\?\s+)?([A-Za-z_][A-Za-z0-9_.$]*)\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?:\s+\[([A-Za-z0-9_\-]+)\])?/;
 const KERNEL_RIP = /RIP: 0010:(?:\[<[0-9a-f]+>\]\s+)?([A-Za-z_][A-Za-z0-9_.$]*)\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?:\s+\[([A-Za-z0-9_\-]+)\])?/;
 const TRACE_START = /^\s*Call Trace:\s*$/i;
-const TRACE_END = /^\s*(?:<\/TASK>|---\[ end |Kernel panic|Kernel Offset|Rebooting in|Modules linked in|Code: |RIP: 0033:|INFO: |BUG: |WARNING: |Sending NMI|NMI backtrace)/;
+const TRACE_END = /^\s*(?:<\/TASK>|---\[ end |Kernel panic|Kernel Offset|Rebooting in|Modules linked in|RIP: 0033:|INFO: |BUG: |WARNING: |Sending NMI|NMI backtrace)/;
 
 export function frameName(fn: string, module?: string | null): string {
   const f = foldSuffix(fn);
@@ -96,7 +96,7 @@ export function readTrace(lines: string[], from = 0, opts: { window?: number; ma
     if (/^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)?(?:\?\s+)?0x[0-9a-fA-F]+\s*$/.test(l)) continue;
     if (TRACE_END.test(l)) break;
     // Register dumps and "Code:" lines sit inside traces at exception frames.
-    if (/^\s*(?:R[A-Z0-9]{1,3}|RSP|RAX|RDX|FS|CS|CR2|DR[0-7]|EFLAGS|ORIG_RAX)[: ]/.test(l) || /^\s*[A-Z0-9]{2,3}: [0-9a-f]{16}/.test(l)) continue;
+    if (/^\s*(?:R[A-Z0-9]{1,3}|RSP|RAX|RDX|FS|CS|CR2|DR[0-7]|EFLAGS|ORIG_RAX|Code)[: ]/.test(l) || /^\s*[A-Z0-9]{2,3}: [0-9a-f]{16}/.test(l)) continue;
     if (sawFrame) break;
   }
   // A trailing boundary marker says nothing.

@@ -1,0 +1,160 @@
+// A first honest evaluation of signatures, before any index or model: on a
+// labelled set of dumps, leave-one-out nearest neighbour. Each dump in turn
+// is the query; every other dump is ranked by distance to it; the rank of
+// the first dump with the query's label gives RR (1/rank). RR@1 is the
+// share of queries whose nearest neighbour has their label; MRR the mean RR.
+// Queries whose label no other dump carries are left out (nothing to find).
+//
+// Matchers compared, on the same dumps:
+//   full      cosine distance (ml-distance) between full signature vectors;
+//   rip+2     panic-stack key equality: the RIP function and the next two
+//             frames (what Alibaba's later matcher keyed on);
+//   frames    cosine between vectors of the normalized panic frames only
+//             (position-weighted), the classic "same stack" matcher;
+//   title     title equality.
+// Ties are scored at their expected rank (random tie-breaking), so a
+// matcher that cannot tell candidates apart gets no lucky first places.
+//
+//   node dist/datasets/loo.js [<manifest.json | dir>] [--class] [--json]
+
+import * as path from 'node:path';
+import { similarity } from 'ml-distance';
+import { Program } from '../src/kernel/program.js';
+import { materialize } from '../src/util/zst.js';
+import { packageRoot } from '../src/util/datafile.js';
+import { signatureFromDump, type Signature } from '../features/signature.js';
+import { vectorize } from '../features/vector.js';
+import { MARKERS, frameFunction } from '../features/trace.js';
+import { loadLabelled, labelClass, type LabelledDump } from './labelled.js';
+
+export interface Scores {
+  matcher: string;
+  rr1: number;
+  mrr: number;
+  queries: number;
+}
+
+/** Expected rank of the first relevant item: items strictly closer, plus the average position inside the tie group. */
+export function expectedRank(dists: number[], relevant: boolean[]): number {
+  const best = Math.min(...dists.filter((_, i) => relevant[i]));
+  const closer = dists.filter((d) => d < best - 1e-12).length;
+  const tiedRel = dists.filter((d, i) => relevant[i] && Math.abs(d - best) <= 1e-12).length;
+  const tiedAll = dists.filter((d) => Math.abs(d - best) <= 1e-12).length;
+  // Expected position of the first relevant item among `tiedAll` shuffled items of which `tiedRel` are relevant.
+  return closer + (tiedAll + 1) / (tiedRel + 1);
+}
+
+/** Leave-one-out over items with a distance function. */
+export function leaveOneOut<T>(items: T[], labels: string[], dist: (a: T, b: T) => number): { rr1: number; mrr: number; queries: number; ranks: number[] } {
+  const ranks: number[] = [];
+  for (let q = 0; q < items.length; q++) {
+    const others = items.map((_, i) => i).filter((i) => i !== q);
+    const relevant = others.map((i) => labels[i] === labels[q]);
+    if (!relevant.some(Boolean)) {
+      ranks.push(NaN);
+      continue;
+    }
+    const d = others.map((i) => dist(items[q]!, items[i]!));
+    ranks.push(expectedRank(d, relevant));
+  }
+  const valid = ranks.filter((r) => !Number.isNaN(r));
+  const n = valid.length;
+  // RR@1: the probability that the nearest neighbour (ties broken at random) is relevant.
+  const p1 = (q: number) => {
+    const r = ranks[q]!;
+    return r <= 1 ? 1 : r < 2 ? 2 - r : 0;
+  };
+  const rr1 = n ? ranks.map((r, q) => (Number.isNaN(r) ? 0 : p1(q))).reduce((a, b) => a + b, 0) / n : 0;
+  const mrr = n ? valid.reduce((a, r) => a + 1 / r, 0) / n : 0;
+  return { rr1, mrr, queries: n, ranks };
+}
+
+const cosineDistance = (a: Float32Array | number[], b: Float32Array | number[]) => {
+  const s = similarity.cosine(Array.from(a), Array.from(b));
+  return Number.isFinite(s) ? 1 - s : 1;
+};
+
+/** The panic-stack key: RIP function + the next two frames (markers skipped). */
+export function ripKey(sig: Signature): string {
+  return (sig.panic?.frames ?? []).filter((f) => !MARKERS.has(f)).slice(0, 3).map(frameFunction).join('|');
+}
+
+/** Position-weighted bag of the panic frames, as a plain map (compared by cosine). */
+function frameVector(sig: Signature): Map<string, number> {
+  const m = new Map<string, number>();
+  (sig.panic?.frames ?? []).filter((f) => !MARKERS.has(f)).slice(0, 16).forEach((f, i) => {
+    const k = frameFunction(f);
+    m.set(k, (m.get(k) ?? 0) + 1 / (1 + 0.25 * i));
+  });
+  return m;
+}
+
+function mapCosineDistance(a: Map<string, number>, b: Map<string, number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (const [k, v] of a) {
+    na += v * v;
+    dot += v * (b.get(k) ?? 0);
+  }
+  for (const v of b.values()) nb += v * v;
+  return na && nb ? 1 - dot / Math.sqrt(na * nb) : 1;
+}
+
+export function evaluate(sigs: Signature[], labels: string[]): Scores[] {
+  const vec = sigs.map(vectorize);
+  const fv = sigs.map(frameVector);
+  const idx = sigs.map((_, i) => i);
+  const run = (matcher: string, dist: (a: number, b: number) => number): Scores => {
+    const r = leaveOneOut(idx, labels, dist);
+    return { matcher, rr1: r.rr1, mrr: r.mrr, queries: r.queries };
+  };
+  return [
+    run('full signature (cosine)', (a, b) => cosineDistance(vec[a]!, vec[b]!)),
+    run('panic stack: RIP + 2 frames key', (a, b) => (ripKey(sigs[a]!) === ripKey(sigs[b]!) && ripKey(sigs[a]!) !== '' ? 0 : 1)),
+    run('panic stack: normalized frames (cosine)', (a, b) => mapCosineDistance(fv[a]!, fv[b]!)),
+    run('title equality', (a, b) => (sigs[a]!.panic?.title && sigs[a]!.panic?.title === sigs[b]!.panic?.title ? 0 : 1)),
+  ];
+}
+
+export function renderScores(set: string, n: number, labelKind: string, scores: Scores[]): string {
+  const out = [`leave-one-out nearest neighbour on ${set}: ${n} dumps, ${scores[0]?.queries ?? 0} queries with a same-${labelKind} neighbour`, '', '| matcher | RR@1 | MRR |', '|---|---|---|'];
+  for (const s of scores) out.push(`| ${s.matcher} | ${s.rr1.toFixed(3)} | ${s.mrr.toFixed(3)} |`);
+  return out.join('\n') + '\n';
+}
+
+function signatureOf(d: LabelledDump): Signature {
+  const prog = Program.open(materialize(d.path), { displayPath: d.path });
+  try {
+    return signatureFromDump(prog, d.path);
+  } finally {
+    prog.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = argv.filter((a) => !a.startsWith('--'));
+  const input = args[0] ?? path.join(packageRoot(), '..', 'shared', 'vmcores');
+  const byClass = argv.includes('--class') || !args[0];
+  const dumps = loadLabelled(input);
+  const sigs: Signature[] = [];
+  const labels: string[] = [];
+  for (const d of dumps) {
+    try {
+      sigs.push(signatureOf(d));
+      labels.push(byClass ? labelClass(d.label) : d.label);
+    } catch (e) {
+      process.stderr.write(`loo: ${d.name}: ${(e as Error).message.split('\n')[0]}\n`);
+    }
+  }
+  const scores = evaluate(sigs, labels);
+  if (argv.includes('--json')) process.stdout.write(JSON.stringify({ input, dumps: sigs.length, labels: byClass ? 'class' : 'label', scores }, null, 2) + '\n');
+  else process.stdout.write(renderScores(input, sigs.length, byClass ? 'class' : 'label', scores));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`loo: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
