@@ -324,6 +324,54 @@ export function buildCli(): Command {
       prog?.close();
     });
 
+  const lab = program.command('lab').description('the lab: labelled real vmcores from real Debian kernels under QEMU');
+  lab
+    .command('build')
+    .description('boot each scenario under QEMU, crash it, collect dump + console + manifest entry (cached by content; one VM at a time)')
+    .requiredOption('-o, --out <dir>', 'where the dumps and manifest.json go')
+    .option('--kernels <list>', 'kernels by short name (datasets/lab/kernels.json)', '6.1')
+    .option('--scenarios <list|all>', 'scenario names (datasets/lab/scenarios.json) or all', 'all')
+    .option('--runs <n>', 'variations per scenario', '1')
+    .option('--capture <path>', 'kdump, qmp or both (alternating)', 'both')
+    .option('--seed <n>', 'seed for the variations', '1')
+    .option('--cache <dir>', 'downloads and builds (default <out>/.lab)')
+    .option('--json', 'print the result as JSON')
+    .action(async (_o, cmd: Command) => {
+      const o = g(cmd);
+      const { buildLab } = await import('../../datasets/lab/lab.js');
+      const capture = String(o.capture);
+      if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new Error(`--capture ${capture}: kdump, qmp or both`));
+      const t0 = Date.now();
+      let r;
+      try {
+        r = await buildLab({
+          out: o.out as string,
+          kernels: String(o.kernels).split(',').filter(Boolean),
+          scenarios: o.scenarios === 'all' ? 'all' : String(o.scenarios).split(',').filter(Boolean),
+          runs: Number(o.runs),
+          capture: capture as 'kdump' | 'qmp' | 'both',
+          seed: Number(o.seed),
+          cache: o.cache as string | undefined,
+          log: (s) => process.stderr.write(`lab: ${s}\n`),
+          progress: (done, total, text) => progressLine(done, total, text),
+        });
+      } catch (e) {
+        const err = e as Error;
+        if (err?.name === 'LabError') {
+          console.error(`vaat: lab build: ${err.message}`);
+          process.exit(1);
+        }
+        fail('lab build', e);
+      }
+      const secs = (Date.now() - t0) / 1000;
+      if (o.json) process.stdout.write(JSON.stringify({ built: r.built, cached: r.cached, failed: r.failed, entries: r.manifest.entries.length, seconds: secs }, null, 2) + '\n');
+      else {
+        process.stdout.write(`${r.built} built, ${r.cached} cached, ${r.failed.length} failed in ${secs.toFixed(0)} s; ${r.manifest.entries.length} entries in ${o.out}/manifest.json\n`);
+        for (const f of r.failed) process.stdout.write(`FAILED ${f.id}: ${f.reason}\n`);
+      }
+      if (r.failed.length) process.exit(2);
+    });
+
   return program;
 }
 

@@ -1,0 +1,155 @@
+// What the lab needs from the host: running commands with a clear error
+// when they fail, Debian packages installed (apt-get, as root), and kernel
+// packages downloaded through a private apt configuration that adds
+// bookworm-backports without touching the host's own sources.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { dataJson } from '../../src/util/datafile.js';
+
+export class LabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabError';
+  }
+}
+
+export interface KernelsFile {
+  kernels: Record<string, { release: string; suite: string; fallbackMeta: string; dumpLevel: number }>;
+  apt: { sources: string[]; hostPackages: string[] };
+}
+
+export const kernelsFile = () => dataJson<KernelsFile>('datasets/lab/kernels.json');
+
+/** Run a command; throw LabError with its stderr tail when it fails. */
+export function run(cmd: string, args: string[], opts: SpawnSyncOptions & { what?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  if (r.error) throw new LabError(`${opts.what ?? cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const tail = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-6).join('\n');
+    throw new LabError(`${opts.what ?? `${cmd} ${args.join(' ')}`} failed (exit ${r.status}):\n${tail}`);
+  }
+  return String(r.stdout ?? '');
+}
+
+export function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+const TOOL_OF: Record<string, string> = {
+  'qemu-system-x86': 'qemu-system-x86_64',
+  'busybox-static': 'busybox',
+  'kexec-tools': 'kexec',
+  makedumpfile: 'makedumpfile',
+  cpio: 'cpio',
+  'gcc-12': 'gcc-12',
+  make: 'make',
+  'xz-utils': 'xz',
+  kmod: 'depmod',
+  dwarves: 'pahole',
+};
+
+/** Install the host packages the lab uses that are missing (needs root and apt). */
+export function ensureHostPackages(log: (s: string) => void): void {
+  const missing = kernelsFile().apt.hostPackages.filter((p) => !which(TOOL_OF[p] ?? p));
+  // busybox-static provides /bin/busybox, but a dynamic busybox may be there instead.
+  if (!missing.includes('busybox-static') && !isStaticBusybox()) missing.push('busybox-static');
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) throw new LabError(`missing host packages ${missing.join(' ')}: install them (apt-get install ${missing.join(' ')}) or run as root`);
+  log(`installing ${missing.join(' ')} from apt`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, what: 'apt-get install' });
+  } catch {
+    run('apt-get', ['update'], { env, what: 'apt-get update' });
+    run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, what: 'apt-get install' });
+  }
+}
+
+export function busyboxPath(): string {
+  for (const p of ['/bin/busybox', '/usr/bin/busybox']) if (fs.existsSync(p)) return p;
+  throw new LabError('busybox not found (apt-get install busybox-static)');
+}
+
+function isStaticBusybox(): boolean {
+  try {
+    const head = Buffer.alloc(4096);
+    const fd = fs.openSync(busyboxPath(), 'r');
+    fs.readSync(fd, head, 0, 4096, 0);
+    fs.closeSync(fd);
+    // A static ELF has no PT_INTERP: look for the interpreter path in the first page.
+    return !head.includes(Buffer.from('/lib64/ld-linux'));
+  } catch {
+    return false;
+  }
+}
+
+/** A private apt state under `dir` (sources from kernels.json), updated once per day. */
+export function privateApt(dir: string, log: (s: string) => void): string[] {
+  const etc = path.join(dir, 'etc');
+  const lists = path.join(dir, 'lists');
+  const cache = path.join(dir, 'cache');
+  fs.mkdirSync(path.join(lists, 'partial'), { recursive: true });
+  fs.mkdirSync(path.join(cache, 'archives', 'partial'), { recursive: true });
+  fs.mkdirSync(etc, { recursive: true });
+  const sources = path.join(etc, 'sources.list');
+  const text = kernelsFile().apt.sources.join('\n') + '\n';
+  const opts = [
+    '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=-', '-o', `Dir::State::Lists=${lists}`,
+    '-o', `Dir::Cache=${cache}`, '-o', 'APT::Sandbox::User=root', '-o', 'Debug::NoLocking=1',
+  ];
+  const stamp = path.join(dir, 'updated');
+  const fresh = fs.existsSync(stamp) && fs.readFileSync(sources, 'utf8') === text && Date.now() - fs.statSync(stamp).mtimeMs < 86400e3;
+  if (!fresh) {
+    fs.writeFileSync(sources, text);
+    log('apt-get update (private lists: bookworm, -updates, -security, -backports)');
+    run('apt-get', [...opts, 'update'], { what: 'apt-get update (private)' });
+    fs.writeFileSync(stamp, new Date().toISOString());
+  }
+  return opts;
+}
+
+/** Download packages into `dir` (skipping ones already there); returns the .deb paths. */
+export function aptDownload(aptOpts: string[], names: string[], dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const have = () => fs.readdirSync(dir).filter((f) => f.endsWith('.deb'));
+  const find = (n: string) => have().find((f) => f.startsWith(`${n}_`));
+  const need = names.filter((n) => !find(n));
+  if (need.length) run('apt-get', [...aptOpts, 'download', ...need], { cwd: dir, what: `apt-get download ${need.join(' ')}` });
+  return names.map((n) => {
+    const f = find(n);
+    if (!f) throw new LabError(`apt-get download ${n}: no .deb in ${dir}`);
+    return path.join(dir, f);
+  });
+}
+
+/** Does the private apt know this package? */
+export function aptHas(aptOpts: string[], name: string): boolean {
+  const r = spawnSync('apt-cache', [...aptOpts, 'show', '--no-all-versions', name], { encoding: 'utf8' });
+  return r.status === 0 && /^Package:/m.test(r.stdout);
+}
+
+/** The packages a .deb depends on (names only, alternatives dropped). */
+export function debDepends(deb: string): string[] {
+  const dep = run('dpkg-deb', ['-f', deb, 'Depends']).trim();
+  return dep ? dep.split(',').map((d) => d.split('|')[0]!.trim().split(/\s/)[0]!).filter(Boolean) : [];
+}
+
+export function kvmUsable(): boolean {
+  try {
+    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
+    const fd = fs.openSync('/dev/kvm', 'r+');
+    fs.closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,245 @@
+// `vaat lab build`: real labelled vmcores from real Debian kernels under
+// QEMU. For each kernel × scenario × run it derives a variation from the
+// seed (CPUs, memory, noise, timing, capture path and compression), boots,
+// crashes, collects, checks the dump with `vaat sys`, and records a
+// manifest entry. Every run is cached by content — kernel release,
+// scenario, variation and the lab's own version — so a rebuild only redoes
+// what changed. One VM at a time: a 2-core TCG host fits one.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { Ajv } from 'ajv';
+import { dataJson, packageRoot } from '../../src/util/datafile.js';
+import { ensureHostPackages, LabError } from './host.js';
+import { prepareKernel, type LabKernel } from './kernel.js';
+import { buildModule, buildInitramfs, labVersion } from './build.js';
+import { runScenario, type Variation, type RunResult } from './run.js';
+
+export interface Scenario {
+  name: string;
+  label: string;
+  panics: string;
+  confusable?: string[];
+  varies?: string;
+  minCpus?: number;
+  timeout: number;
+}
+
+export interface ManifestEntry {
+  id: string;
+  path: string;
+  label: string;
+  scenario: string;
+  /** The panic message the console showed ("Kernel panic - not syncing: ..." text, else the first oops line). */
+  panic: string | null;
+  kernel: string;
+  capture: 'kdump' | 'qmp' | 'qmp-fallback';
+  format: 'kdump-compressed' | 'elf';
+  compression: 'zlib' | 'lzo' | 'none';
+  variation: Omit<Variation, 'id' | 'run'>;
+  sha256: string;
+  bytes: number;
+  console: string;
+  split: 'train' | 'test';
+  /** What `vaat sys` read from the dump. */
+  sys: { tasks: number | null; release: string | null; panic: string | null };
+  timings: { bootToPanicS: number | null; wallS: number };
+  labVersion: string;
+  cacheKey: string;
+}
+
+export interface Manifest {
+  version: 1;
+  created: string;
+  entries: ManifestEntry[];
+}
+
+export interface LabOptions {
+  out: string;
+  kernels: string[];
+  scenarios: string[] | 'all';
+  runs: number;
+  capture: 'kdump' | 'qmp' | 'both';
+  seed: number;
+  /** Where downloads, unpacked kernels and builds are cached (default <out>/.lab). */
+  cache?: string;
+  retries?: number;
+  log?: (s: string) => void;
+  progress?: (done: number, total: number, text: string) => void;
+}
+
+export function scenarios(): Scenario[] {
+  return dataJson<{ scenarios: Scenario[] }>('datasets/lab/scenarios.json').scenarios;
+}
+
+/** A small deterministic PRNG (mulberry32) so a seed reproduces every variation. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hash32(s: string): number {
+  return parseInt(crypto.createHash('sha256').update(s).digest('hex').slice(0, 8), 16);
+}
+
+/** The variation of run `r` of a scenario: everything derived from (seed, scenario, run). */
+export function variation(s: Scenario, r: number, seed: number, capture: LabOptions['capture'], index: number): Variation {
+  const vseed = hash32(`${seed}:${s.name}:${r}`);
+  const rnd = prng(vseed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const cap: Variation['capture'] = capture === 'both' ? ((index + r) % 2 === 0 ? 'kdump' : 'qmp') : capture;
+  const minCpus = s.minCpus ?? 1;
+  const cpus = Math.max(minCpus, pick([1, 2, 2, 3, 4]));
+  // The kdump path needs room for crashkernel=128M; the QMP path runs in less.
+  const memMiB = cap === 'kdump' ? 384 : pick([256, 320, 384]);
+  const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo'] as const) : pick(['none', 'zlib'] as const);
+  const v = {
+    run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
+    idle: pick([0, 1, 2, 4]), busy: pick([0, 1, 2]), cgroups: pick([0, 0, 2, 5]),
+    delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2,
+  };
+  const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}-d${v.delayMs}-n${v.nr}s${v.site}`;
+  return { id, ...v };
+}
+
+function sha256File(file: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let n: number;
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
+
+/** The panic message the console shows (before the capture kernel boots). */
+export function consolePanic(text: string): string | null {
+  const cut = text.indexOf('LAB: capture kernel up');
+  const t = cut > 0 ? text.slice(0, cut) : text;
+  const p = /Kernel panic - not syncing: ([^\r\n]*)/.exec(t);
+  if (p) return p[1]!.trim();
+  const o = /\]\s*((?:BUG|watchdog: BUG|INFO: task|divide error|general protection fault|kernel BUG)[^\r\n]*)/.exec(t);
+  return o ? o[1]!.trim() : null;
+}
+
+/** Read the dump with `vaat sys --json`, in a separate process as any user would. */
+function vaatSys(dump: string): ManifestEntry['sys'] & { error?: string } {
+  const r = spawnSync(process.execPath, [path.join(packageRoot(), 'bin', 'vaat.js'), 'sys', '--json', dump], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) return { tasks: null, release: null, panic: null, error: (r.stderr || r.stdout).trim().split('\n')[0] };
+  const d = JSON.parse(r.stdout) as { tasks?: number | null; release?: string; panic?: string | null };
+  return { tasks: d.tasks ?? null, release: d.release ?? null, panic: d.panic ?? null };
+}
+
+let validate: ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } | null = null;
+export function validateManifest(m: unknown): void {
+  validate ??= new Ajv({ allErrors: true, strict: true }).compile(dataJson<object>('datasets/lab/manifest.schema.json'));
+  if (!validate(m)) throw new LabError(`manifest does not match its schema: ${(validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath} ${e.message}`).join('; ')}`);
+}
+
+export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; built: number; cached: number; failed: Array<{ id: string; reason: string }> }> {
+  const log = opts.log ?? (() => undefined);
+  const out = path.resolve(opts.out);
+  const cache = path.resolve(opts.cache ?? path.join(out, '.lab'));
+  fs.mkdirSync(cache, { recursive: true });
+  const all = scenarios();
+  const chosen = opts.scenarios === 'all' ? all : opts.scenarios.map((n) => {
+    const s = all.find((x) => x.name === n);
+    if (!s) throw new LabError(`unknown scenario ${n} (known: ${all.map((x) => x.name).join(', ')})`);
+    return s;
+  });
+  ensureHostPackages(log);
+  const version = labVersion();
+  const manifestPath = path.join(out, 'manifest.json');
+  const old: Manifest | null = fs.existsSync(manifestPath) ? (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest) : null;
+  const entries = new Map<string, ManifestEntry>((old?.entries ?? []).map((e) => [e.id, e]));
+  const failed: Array<{ id: string; reason: string }> = [];
+  let built = 0;
+  let cached = 0;
+  const total = opts.kernels.length * chosen.length * opts.runs;
+  let done = 0;
+  for (const kname of opts.kernels) {
+    const k: LabKernel = prepareKernel(kname, cache, log);
+    const ko = buildModule(k, cache, log);
+    const initrd = buildInitramfs(k, ko, cache, log);
+    for (const [si, s] of chosen.entries()) {
+      for (let r = 0; r < opts.runs; r++) {
+        const v = variation(s, r, opts.seed, opts.capture, si);
+        const id = `${k.release}/${s.name}/${v.id}`;
+        const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, scenario: s.name, v, version })).digest('hex').slice(0, 16);
+        const prev = entries.get(id);
+        if (prev && prev.cacheKey === cacheKey && fs.existsSync(path.join(out, prev.path))) {
+          cached++;
+          opts.progress?.(++done, total, `${id} cached`);
+          continue;
+        }
+        const dir = path.join(out, k.release, s.name, v.id);
+        let res: RunResult | null = null;
+        for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
+          log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
+          res = await runScenario(k, initrd.path, s.name, v, s.timeout, dir);
+          if (res.ok) break;
+          log(`${id}: ${res.reason}`);
+        }
+        if (!res?.ok || !res.dump || !res.format) {
+          failed.push({ id, reason: res?.reason ?? 'unknown' });
+          entries.delete(id);
+          opts.progress?.(++done, total, `${id} FAILED: ${res?.reason}`);
+          continue;
+        }
+        const sys = vaatSys(res.dump);
+        if ('error' in sys && sys.error) {
+          failed.push({ id, reason: `vaat sys cannot read the dump: ${sys.error}` });
+          opts.progress?.(++done, total, `${id} UNREADABLE`);
+          continue;
+        }
+        const con = fs.readFileSync(res.console, 'latin1');
+        const { error: _e, ...sysOk } = sys as typeof sys & { error?: string };
+        const entry: ManifestEntry = {
+          id,
+          path: path.relative(out, res.dump),
+          label: s.label,
+          scenario: s.name,
+          panic: consolePanic(con),
+          kernel: k.release,
+          capture: res.capture,
+          format: res.format,
+          compression: res.format === 'elf' ? 'none' : res.capture === 'kdump' ? v.compression : 'zlib',
+          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, delayMs: v.delayMs, nr: v.nr, site: v.site },
+          sha256: sha256File(res.dump),
+          bytes: fs.statSync(res.dump).size,
+          console: path.relative(out, res.console),
+          // A fifth of the seeds are held out for testing, by seed so it never depends on order.
+          split: v.seed % 5 === 0 ? 'test' : 'train',
+          sys: sysOk,
+          timings: { bootToPanicS: res.bootToPanicS, wallS: Math.round(res.wallS * 10) / 10 },
+          labVersion: version,
+          cacheKey,
+        };
+        fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(entry, null, 1) + '\n');
+        entries.set(id, entry);
+        built++;
+        opts.progress?.(++done, total, `${id} ok ${entry.timings.wallS}s ${(entry.bytes / 1048576).toFixed(1)} MiB`);
+        writeManifest(manifestPath, [...entries.values()]);
+      }
+    }
+  }
+  const manifest = writeManifest(manifestPath, [...entries.values()]);
+  return { manifest, built, cached, failed };
+}
+
+function writeManifest(file: string, entries: ManifestEntry[]): Manifest {
+  entries.sort((a, b) => a.id.localeCompare(b.id));
+  const m: Manifest = { version: 1, created: new Date().toISOString(), entries };
+  validateManifest(m);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(m, null, 1) + '\n');
+  return m;
+}
