@@ -160,12 +160,14 @@ export function cfsStats(prog: Program, cpu: number, problems = new Problems()):
     cpu,
     nrRunning: rq.member('nr_running').num(),
     cfsNrRunning: cfs.member('nr_running').num(),
-    hNrRunning: cfs.member('h_nr_running').num(),
+    // h_nr_running was renamed h_nr_queued in 6.14 (and in Debian's 6.12.95 backport).
+    hNrRunning: cfs.member(cfs.has('h_nr_running') ? 'h_nr_running' : 'h_nr_queued').num(),
     rtNrRunning: rq.member('rt').member('rt_nr_running').num(),
     loadAvg: avg.member('load_avg').num(),
     runnableAvg: avg.member('runnable_avg').num(),
     utilAvg: avg.member('util_avg').num(),
-    minVruntime: cfs.member('min_vruntime').value(),
+    // min_vruntime gave way to zero_vruntime with the EEVDF rework (6.19; backported to Debian's 6.12.95).
+    minVruntime: cfs.member(cfs.has('min_vruntime') ? 'min_vruntime' : 'zero_vruntime').value(),
     throttled: cfs.has('throttled') ? cfs.member('throttled').num() !== 0 : false,
     throttledGroups,
     currPid: curr ? curr.member('pid').num() : null,

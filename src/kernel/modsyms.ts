@@ -13,6 +13,7 @@ export interface ModuleRegion {
   kind: 'core' | 'init';
   base: bigint;
   size: number;
+  /** Bytes of text at the region's start (0 for a data-only region). */
   textSize: number;
 }
 
@@ -36,14 +37,24 @@ export function moduleRegions(mod: KObject): ModuleRegion[] {
     });
     return [r('core', mod.member('core_layout')), r('init', mod.member('init_layout'))].filter((x) => x.base !== 0n && x.size > 0);
   }
-  // enum mod_mem_type: MOD_TEXT 0, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT, MOD_INIT_TEXT 4, ...
+  // enum mod_mem_type (6.4+): each kind of section has its own allocation. Text first, so
+  // mod.regions[0] stays the core text; data regions let data symbols (a module's locks)
+  // be named too. Values from the dump's BTF, the 6.4 numbering as fallback.
   const mem = mod.member('mem');
-  const region = (i: number, kind: 'core' | 'init'): ModuleRegion => {
+  const btf = mod.prog.btf;
+  const kinds: Array<[string, number, 'core' | 'init', boolean]> = [
+    ['MOD_TEXT', 0, 'core', true], ['MOD_DATA', 1, 'core', false], ['MOD_RODATA', 2, 'core', false], ['MOD_RO_AFTER_INIT', 3, 'core', false],
+    ['MOD_INIT_TEXT', 4, 'init', true], ['MOD_INIT_DATA', 5, 'init', false], ['MOD_INIT_RODATA', 6, 'init', false],
+  ];
+  const out: ModuleRegion[] = [];
+  for (const [name, dflt, kind, text] of kinds) {
+    const i = Number(btf?.enumerator(name) ?? BigInt(dflt));
     const m = mem.index(i);
     const size = m.member('size').num();
-    return { kind, base: m.member('base').value(), size, textSize: size };
-  };
-  return [region(0, 'core'), region(4, 'init')].filter((x) => x.base !== 0n && x.size > 0);
+    const base = m.member('base').value();
+    if (base !== 0n && size > 0) out.push({ kind, base, size, textSize: text ? size : 0 });
+  }
+  return out;
 }
 
 const SHN_UNDEF = 0;
@@ -82,7 +93,7 @@ function loadModuleSymbols(mod: KObject, regions: ModuleRegion[]): SymbolTable |
     entries.push({ name, type: types ? String.fromCharCode(types[i]!) : 't', address: value });
   }
   // End markers so the last symbol of each text region gets its size from the region end.
-  for (const r of regions) entries.push({ name: '', type: 'a', address: r.base + BigInt(r.textSize) });
+  for (const r of regions) entries.push({ name: '', type: 'a', address: r.base + BigInt(r.textSize || r.size) });
   return entries.length ? symbolTableFrom(entries) : null;
 }
 

@@ -140,8 +140,9 @@ export function moduleOrc(prog: Program, addr: bigint): OrcTable | null {
     if (n > 0 && n < 1 << 22) {
       const ip = arch.member('orc_unwind_ip').value();
       const u = arch.member('orc_unwind').value();
-      const lo = Math.min(...hit.mod.regions.map((r) => addrKey(r.base)));
-      const hi = Math.max(...hit.mod.regions.map((r) => addrKey(r.base) + r.size));
+      const text = hit.mod.regions.filter((r) => r.textSize > 0);
+      const lo = Math.min(...text.map((r) => addrKey(r.base)));
+      const hi = Math.max(...text.map((r) => addrKey(r.base) + r.size));
       t = new OrcTable(prog, layout(prog), ip, u, n, lo, hi);
     }
   } catch {
