@@ -15,7 +15,7 @@
 // Ties are scored at their expected rank (random tie-breaking), so a
 // matcher that cannot tell candidates apart gets no lucky first places.
 //
-//   node dist/datasets/loo.js [<manifest.json | dir>] [--class] [--json]
+//   node dist/datasets/loo.js [<manifest.json | dir>] [--class] [--by-label] [--json]
 
 import * as path from 'node:path';
 import { similarity } from 'ml-distance';
@@ -32,6 +32,8 @@ export interface Scores {
   rr1: number;
   mrr: number;
   queries: number;
+  /** RR@1 per label (queries of that label only). */
+  byLabel: Record<string, number>;
 }
 
 /** Expected rank of the first relevant item: items strictly closer, plus the average position inside the tie group. */
@@ -107,7 +109,12 @@ export function evaluate(sigs: Signature[], labels: string[]): Scores[] {
   const idx = sigs.map((_, i) => i);
   const run = (matcher: string, dist: (a: number, b: number) => number): Scores => {
     const r = leaveOneOut(idx, labels, dist);
-    return { matcher, rr1: r.rr1, mrr: r.mrr, queries: r.queries };
+    const byLabel: Record<string, number> = {};
+    for (const l of [...new Set(labels)].sort()) {
+      const qs = r.ranks.map((rank, q) => (labels[q] === l && !Number.isNaN(rank) ? rank : NaN)).filter((x) => !Number.isNaN(x));
+      if (qs.length) byLabel[l] = qs.reduce((a, rank) => a + (rank <= 1 ? 1 : rank < 2 ? 2 - rank : 0), 0) / qs.length;
+    }
+    return { matcher, rr1: r.rr1, mrr: r.mrr, queries: r.queries, byLabel };
   };
   return [
     run('full signature (cosine)', (a, b) => cosineDistance(vec[a]!, vec[b]!)),
@@ -120,6 +127,15 @@ export function evaluate(sigs: Signature[], labels: string[]): Scores[] {
 export function renderScores(set: string, n: number, labelKind: string, scores: Scores[]): string {
   const out = [`leave-one-out nearest neighbour on ${set}: ${n} dumps, ${scores[0]?.queries ?? 0} queries with a same-${labelKind} neighbour`, '', '| matcher | RR@1 | MRR |', '|---|---|---|'];
   for (const s of scores) out.push(`| ${s.matcher} | ${s.rr1.toFixed(3)} | ${s.mrr.toFixed(3)} |`);
+  return out.join('\n') + '\n';
+}
+
+/** RR@1 per label, one column per matcher: where each matcher wins and loses. */
+export function renderByLabel(scores: Scores[]): string {
+  const labels = Object.keys(scores[0]?.byLabel ?? {});
+  const short = (m: string) => m.replace(/ \(cosine\)/, '').replace('panic stack: ', '');
+  const out = [`| label | ${scores.map((s) => short(s.matcher)).join(' | ')} |`, `|---|${scores.map(() => '---').join('|')}|`];
+  for (const l of labels) out.push(`| ${l} | ${scores.map((s) => (s.byLabel[l] ?? 0).toFixed(2)).join(' | ')} |`);
   return out.join('\n') + '\n';
 }
 
@@ -149,7 +165,10 @@ async function main(argv: string[]): Promise<void> {
   }
   const scores = evaluate(sigs, labels);
   if (argv.includes('--json')) process.stdout.write(JSON.stringify({ input, dumps: sigs.length, labels: byClass ? 'class' : 'label', scores }, null, 2) + '\n');
-  else process.stdout.write(renderScores(input, sigs.length, byClass ? 'class' : 'label', scores));
+  else {
+    process.stdout.write(renderScores(input, sigs.length, byClass ? 'class' : 'label', scores));
+    if (argv.includes('--by-label')) process.stdout.write('\nRR@1 by label:\n\n' + renderByLabel(scores));
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -82,7 +82,8 @@ function exited(p: ChildProcess, timeoutMs: number): Promise<boolean> {
 export function checkConsole(text: string): string | null {
   const up = text.indexOf('LAB: init up');
   const trig = text.indexOf('LAB: trigger');
-  const crash = text.search(/Kernel panic - not syncing|BUG: |Oops: |watchdog: BUG|INFO: task .* blocked|rcu: INFO|divide error/);
+  // An oops with panic_on_oops and kdump loaded goes straight to the capture kernel: no "Kernel panic" line.
+  const crash = text.search(/Kernel panic - not syncing|BUG: |kernel BUG at|Oops: |invalid opcode: |general protection fault|divide error: |watchdog: BUG|INFO: task .* blocked|rcu: INFO|list_(?:add|del) corruption/);
   if (up < 0) return 'the guest /init never started';
   if (trig < 0) return 'the scenario was never triggered';
   if (crash < 0) return 'no crash on the console';
