@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { packageRoot } from '../../src/util/datafile.js';
-import { run, which, LabError, busyboxPath } from './host.js';
+import { run, which, LabError, busyboxPath, kernelsFile, privateApt, aptDownload, debDepends } from './host.js';
 import type { LabKernel } from './kernel.js';
 
 export const LAB_DIR = () => path.join(packageRoot(), 'datasets', 'lab');
@@ -18,7 +18,7 @@ export const LAB_DIR = () => path.join(packageRoot(), 'datasets', 'lab');
 export function labVersion(): string {
   const h = crypto.createHash('sha256');
   for (const f of ['labcrash/labcrash.c', 'labcrash/Kbuild', 'guest/init', 'scenarios.json', 'kernels.json']) h.update(fs.readFileSync(path.join(LAB_DIR(), f)));
-  h.update('lab-runner-1');
+  h.update('lab-runner-2');
   return h.digest('hex').slice(0, 16);
 }
 
@@ -90,6 +90,65 @@ function cpio(root: string, out: string): void {
   run('sh', ['-c', `cd "${root}" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > "${out}"`], { what: 'cpio' });
 }
 
+/**
+ * trixie's makedumpfile (1.7.6: zstd pages, and slab pages kept on 6.12 at
+ * -d 31) with every library it needs, down to its own glibc and loader: the
+ * host's glibc is too old to run it, the capture kernel runs it through the
+ * bundled ld.so. Returns a directory holding makedumpfile, ld.so and lib/.
+ */
+export function guestMakedumpfile(cacheDir: string, log: (s: string) => void): string {
+  const g = kernelsFile().guestMakedumpfile;
+  const dir = path.join(cacheDir, 'mdf', `${g.package}-${g.suite}`);
+  const done = path.join(dir, 'bundle', 'makedumpfile');
+  if (fs.existsSync(done)) return path.join(dir, 'bundle');
+  log(`fetching makedumpfile ${g.version} from ${g.suite} and the libraries it runs with`);
+  const aptOpts = privateApt(path.join(cacheDir, 'apt'), log);
+  const debsDir = path.join(dir, 'debs');
+  const seen = new Set<string>();
+  const queue = [g.package];
+  const debs: string[] = [];
+  while (queue.length && seen.size < 40) {
+    const name = queue.shift()!;
+    if (seen.has(name) || g.stopAt.includes(name)) continue;
+    seen.add(name);
+    const [deb] = aptDownload(aptOpts, [`${name}/${g.suite}`], debsDir);
+    debs.push(deb!);
+    // Only shared libraries matter for running the binary (not perl, debconf, ...).
+    for (const d of debDepends(deb!).map((x) => x.replace(/:any$/, ''))) if (/^(lib|zlib)/.test(d) && !seen.has(d)) queue.push(d);
+  }
+  const root = path.join(dir, 'root');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+  for (const d of debs) run('dpkg', ['-x', d, root], { what: `dpkg -x ${path.basename(d)}` });
+  // Assembled aside and renamed into place once it runs: a half-built bundle is never reused.
+  const bundle = path.join(dir, 'bundle.new');
+  fs.rmSync(bundle, { recursive: true, force: true });
+  fs.mkdirSync(path.join(bundle, 'lib'), { recursive: true });
+  const first = (cands: string[]) => cands.map((c) => path.join(root, c)).find((c) => fs.existsSync(c));
+  const bin = first(['usr/sbin/makedumpfile', 'sbin/makedumpfile', 'usr/bin/makedumpfile']);
+  const ld = first(['usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', 'usr/lib64/ld-linux-x86-64.so.2', 'lib64/ld-linux-x86-64.so.2']);
+  if (!bin || !ld) throw new LabError(`makedumpfile or ld.so missing from the ${g.suite} packages`);
+  fs.copyFileSync(bin, path.join(bundle, 'makedumpfile'));
+  fs.chmodSync(path.join(bundle, 'makedumpfile'), 0o755);
+  fs.copyFileSync(ld, path.join(bundle, 'ld.so'));
+  fs.chmodSync(path.join(bundle, 'ld.so'), 0o755);
+  for (const libdir of ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu']) {
+    const d = path.join(root, libdir);
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d)) {
+      if (!/\.so(\.|$)/.test(f)) continue;
+      const src = path.join(d, f);
+      if (fs.statSync(src).isFile()) fs.copyFileSync(fs.realpathSync(src), path.join(bundle, 'lib', f));
+    }
+  }
+  // Does it run? (On the host too: the bundled loader brings its own glibc.)
+  const v = run(path.join(bundle, 'ld.so'), ['--library-path', path.join(bundle, 'lib'), path.join(bundle, 'makedumpfile'), '-v'], { what: 'bundled makedumpfile -v' });
+  if (!/zstd\s+enabled/.test(v)) throw new LabError(`bundled makedumpfile has no zstd: ${v.trim().split('\n').slice(-2).join(' ')}`);
+  fs.rmSync(path.join(dir, 'bundle'), { recursive: true, force: true });
+  fs.renameSync(bundle, path.join(dir, 'bundle'));
+  return path.join(dir, 'bundle');
+}
+
 export interface Initramfs {
   /** The initrd to boot: base plus, for kdump, the capture kernel and its initrd. */
   path: string;
@@ -98,7 +157,8 @@ export interface Initramfs {
 
 /** Build (or reuse) the guest initramfs for a kernel. */
 export function buildInitramfs(k: LabKernel, ko: string, cacheDir: string, log: (s: string) => void): Initramfs {
-  const key = crypto.createHash('sha256').update(labVersion()).update(k.release).update(fs.readFileSync(ko)).digest('hex').slice(0, 12);
+  const mdf = guestMakedumpfile(cacheDir, log);
+  const key = crypto.createHash('sha256').update(labVersion()).update(k.release).update(fs.readFileSync(ko)).update(fs.readFileSync(path.join(mdf, 'makedumpfile'))).digest('hex').slice(0, 12);
   const dir = path.join(cacheDir, 'initramfs', `${k.release}-${key}`);
   const full = path.join(dir, 'initrd-full.img');
   if (fs.existsSync(full)) return { path: full, bytes: fs.statSync(full).size };
@@ -131,6 +191,9 @@ export function buildInitramfs(k: LabKernel, ko: string, cacheDir: string, log: 
     copyInto(root, bin, at);
     for (const lib of libsOf(bin)) copyInto(root, lib);
   }
+  // makedumpfile 1.7.6 with its own loader and libraries, for zstd dumps.
+  fs.mkdirSync(path.join(root, 'opt', 'mdf176'), { recursive: true });
+  fs.cpSync(mdf, path.join(root, 'opt', 'mdf176'), { recursive: true });
   const base = path.join(dir, 'initrd-base.img');
   cpio(root, base);
   // The full initrd adds the capture kernel and the base initrd it boots with.

@@ -18,6 +18,7 @@ export class LabError extends Error {
 export interface KernelsFile {
   kernels: Record<string, { release: string; suite: string; fallbackMeta: string; dumpLevel: number }>;
   apt: { sources: string[]; hostPackages: string[] };
+  guestMakedumpfile: { package: string; suite: string; version: string; stopAt: string[] };
 }
 
 export const kernelsFile = () => dataJson<KernelsFile>('datasets/lab/kernels.json');
@@ -117,11 +118,11 @@ export function privateApt(dir: string, log: (s: string) => void): string[] {
   return opts;
 }
 
-/** Download packages into `dir` (skipping ones already there); returns the .deb paths. */
+/** Download packages ("name" or "name/suite") into `dir` (skipping ones already there); returns the .deb paths. */
 export function aptDownload(aptOpts: string[], names: string[], dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const have = () => fs.readdirSync(dir).filter((f) => f.endsWith('.deb'));
-  const find = (n: string) => have().find((f) => f.startsWith(`${n}_`));
+  const find = (n: string) => have().find((f) => f.startsWith(`${n.split('/')[0]}_`));
   const need = names.filter((n) => !find(n));
   if (need.length) run('apt-get', [...aptOpts, 'download', ...need], { cwd: dir, what: `apt-get download ${need.join(' ')}` });
   return names.map((n) => {

@@ -23,7 +23,7 @@ export interface LabKernel {
 
 function metaRelease(aptOpts: string[], meta: string, cacheDir: string): string | null {
   try {
-    const [deb] = aptDownload(aptOpts, [meta], path.join(cacheDir, 'meta'));
+    const [deb] = aptDownload(aptOpts, [meta], path.join(cacheDir, 'meta', meta.replace('/', '_')));
     const dep = debDepends(deb!).find((d) => d.startsWith('linux-image-') && /\d/.test(d));
     return dep ? dep.replace(/^linux-image-/, '') : null;
   } catch {
@@ -39,7 +39,7 @@ export function prepareKernel(name: string, cacheDir: string, log: (s: string) =
   if (fs.existsSync(ready)) return JSON.parse(fs.readFileSync(ready, 'utf8')) as LabKernel;
   const aptOpts = privateApt(path.join(cacheDir, 'apt'), log);
   if (!aptHas(aptOpts, `linux-image-${release}`)) {
-    const alt = metaRelease(aptOpts, k.fallbackMeta, cacheDir);
+    const alt = metaRelease(aptOpts, `${k.fallbackMeta}/${k.suite}`, cacheDir);
     if (!alt) throw new LabError(`linux-image-${release} is not in the archive and ${k.fallbackMeta} names no replacement`);
     log(`linux-image-${release} has left the archive; using ${alt} (what ${k.fallbackMeta} depends on)`);
     release = alt;

@@ -37,7 +37,7 @@ export interface ManifestEntry {
   kernel: string;
   capture: 'kdump' | 'qmp' | 'qmp-fallback';
   format: 'kdump-compressed' | 'elf';
-  compression: 'zlib' | 'lzo' | 'none';
+  compression: 'zlib' | 'lzo' | 'zstd' | 'none';
   variation: Omit<Variation, 'id' | 'run'>;
   sha256: string;
   bytes: number;
@@ -100,7 +100,7 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
   const cpus = Math.max(minCpus, pick([1, 2, 2, 3, 4]));
   // The kdump path needs room for crashkernel=128M; the QMP path runs in less.
   const memMiB = cap === 'kdump' ? 384 : pick([256, 320, 384]);
-  const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo'] as const) : pick(['none', 'zlib'] as const);
+  const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo', 'zstd'] as const) : pick(['none', 'zlib'] as const);
   const v = {
     run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
     idle: pick([0, 1, 2, 4]), busy: pick([0, 1, 2]), cgroups: pick([0, 0, 2, 5]),

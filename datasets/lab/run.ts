@@ -19,8 +19,8 @@ export interface Variation {
   cpus: number;
   memMiB: number;
   capture: 'kdump' | 'qmp';
-  /** kdump path: makedumpfile -c (zlib) or -l (lzo); QMP path: elf or kdump-zlib. */
-  compression: 'zlib' | 'lzo' | 'none';
+  /** kdump path: makedumpfile -c (zlib), -l (lzo) or -z (zstd, with trixie's 1.7.6); QMP path: elf or kdump-zlib. */
+  compression: 'zlib' | 'lzo' | 'zstd' | 'none';
   idle: number;
   busy: number;
   cgroups: number;
@@ -49,7 +49,12 @@ function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, 
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
     `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.delay=${v.delayMs}`,
   ];
-  if (v.capture === 'kdump') append.push(`lab.dumpopt=${v.compression === 'lzo' ? '-l' : '-c'}`, `lab.dumplevel=${dumpLevel}`, 'crashkernel=128M');
+  if (v.capture === 'kdump') {
+    const opt = { zlib: '-c', lzo: '-l', zstd: '-z', none: '-c' }[v.compression];
+    // zstd needs 1.7.6, which also keeps 6.12's slab pages at -d 31.
+    const mdf = v.compression === 'zstd' ? '1.7.6' : '1.7.2';
+    append.push(`lab.dumpopt=${opt}`, `lab.dumplevel=${mdf === '1.7.6' ? 31 : dumpLevel}`, `lab.mdf=${mdf}`, 'crashkernel=128M');
+  }
   const args = [
     ...(fs.existsSync('/dev/kvm') ? ['-accel', 'kvm', '-accel', 'tcg'] : ['-accel', 'tcg']),
     '-m', `${v.memMiB}M`, '-smp', String(v.cpus), '-nodefaults', '-display', 'none', '-no-reboot',
