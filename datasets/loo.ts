@@ -12,8 +12,9 @@
 //   frames    cosine between vectors of the normalized panic frames only
 //             (position-weighted), the classic "same stack" matcher;
 //   title     title equality.
-// Ties are scored at their expected rank (random tie-breaking), so a
-// matcher that cannot tell candidates apart gets no lucky first places.
+// Ties are broken at random and scored by expectation (the chance the
+// nearest item is relevant; E[1/rank]), so a matcher that cannot tell
+// candidates apart gets no lucky first places.
 //
 //   node dist/datasets/loo.js [<manifest.json | dir>] [--class] [--by-label] [--json]
 
@@ -36,39 +37,69 @@ export interface Scores {
   byLabel: Record<string, number>;
 }
 
-/** Expected rank of the first relevant item: items strictly closer, plus the average position inside the tie group. */
-export function expectedRank(dists: number[], relevant: boolean[]): number {
+/** What ranking one query gives, with ties broken at random: the chance the nearest item is relevant, and E[1/rank of the first relevant]. */
+export interface QueryScore {
+  p1: number;
+  rr: number;
+  /** Expected rank of the first relevant item. */
+  rank: number;
+}
+
+function choose(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return r;
+}
+
+/**
+ * Score one query from the distances to the other items and which are
+ * relevant. Items strictly closer than the best relevant one come first;
+ * among the `n` items tied with it, `k` of them relevant, the first
+ * relevant one is at tie position j with probability C(n-j, k-1)/C(n, k).
+ */
+export function scoreQuery(dists: number[], relevant: boolean[]): QueryScore {
+  const eps = 1e-12;
   const best = Math.min(...dists.filter((_, i) => relevant[i]));
-  const closer = dists.filter((d) => d < best - 1e-12).length;
-  const tiedRel = dists.filter((d, i) => relevant[i] && Math.abs(d - best) <= 1e-12).length;
-  const tiedAll = dists.filter((d) => Math.abs(d - best) <= 1e-12).length;
-  // Expected position of the first relevant item among `tiedAll` shuffled items of which `tiedRel` are relevant.
-  return closer + (tiedAll + 1) / (tiedRel + 1);
+  const closer = dists.filter((d) => d < best - eps).length;
+  const n = dists.filter((d) => Math.abs(d - best) <= eps).length;
+  const k = dists.filter((d, i) => relevant[i] && Math.abs(d - best) <= eps).length;
+  let rr = 0;
+  let rank = 0;
+  const total = choose(n, k);
+  for (let j = 1; j <= n - k + 1; j++) {
+    const p = choose(n - j, k - 1) / total;
+    rr += p / (closer + j);
+    rank += p * (closer + j);
+  }
+  return { p1: closer === 0 ? k / n : 0, rr, rank };
+}
+
+/** Expected rank of the first relevant item (see scoreQuery). */
+export function expectedRank(dists: number[], relevant: boolean[]): number {
+  return scoreQuery(dists, relevant).rank;
 }
 
 /** Leave-one-out over items with a distance function. */
-export function leaveOneOut<T>(items: T[], labels: string[], dist: (a: T, b: T) => number): { rr1: number; mrr: number; queries: number; ranks: number[] } {
-  const ranks: number[] = [];
+export function leaveOneOut<T>(items: T[], labels: string[], dist: (a: T, b: T) => number): { rr1: number; mrr: number; queries: number; perQuery: Array<QueryScore | null> } {
+  const perQuery: Array<QueryScore | null> = [];
   for (let q = 0; q < items.length; q++) {
     const others = items.map((_, i) => i).filter((i) => i !== q);
     const relevant = others.map((i) => labels[i] === labels[q]);
     if (!relevant.some(Boolean)) {
-      ranks.push(NaN);
+      perQuery.push(null);
       continue;
     }
-    const d = others.map((i) => dist(items[q]!, items[i]!));
-    ranks.push(expectedRank(d, relevant));
+    perQuery.push(scoreQuery(others.map((i) => dist(items[q]!, items[i]!)), relevant));
   }
-  const valid = ranks.filter((r) => !Number.isNaN(r));
+  const valid = perQuery.filter((x): x is QueryScore => x !== null);
   const n = valid.length;
-  // RR@1: the probability that the nearest neighbour (ties broken at random) is relevant.
-  const p1 = (q: number) => {
-    const r = ranks[q]!;
-    return r <= 1 ? 1 : r < 2 ? 2 - r : 0;
+  return {
+    rr1: n ? valid.reduce((a, s) => a + s.p1, 0) / n : 0,
+    mrr: n ? valid.reduce((a, s) => a + s.rr, 0) / n : 0,
+    queries: n,
+    perQuery,
   };
-  const rr1 = n ? ranks.map((r, q) => (Number.isNaN(r) ? 0 : p1(q))).reduce((a, b) => a + b, 0) / n : 0;
-  const mrr = n ? valid.reduce((a, r) => a + 1 / r, 0) / n : 0;
-  return { rr1, mrr, queries: n, ranks };
 }
 
 const cosineDistance = (a: Float32Array | number[], b: Float32Array | number[]) => {
@@ -111,8 +142,8 @@ export function evaluate(sigs: Signature[], labels: string[]): Scores[] {
     const r = leaveOneOut(idx, labels, dist);
     const byLabel: Record<string, number> = {};
     for (const l of [...new Set(labels)].sort()) {
-      const qs = r.ranks.map((rank, q) => (labels[q] === l && !Number.isNaN(rank) ? rank : NaN)).filter((x) => !Number.isNaN(x));
-      if (qs.length) byLabel[l] = qs.reduce((a, rank) => a + (rank <= 1 ? 1 : rank < 2 ? 2 - rank : 0), 0) / qs.length;
+      const qs = r.perQuery.filter((x, q): x is QueryScore => x !== null && labels[q] === l);
+      if (qs.length) byLabel[l] = qs.reduce((a, x) => a + x.p1, 0) / qs.length;
     }
     return { matcher, rr1: r.rr1, mrr: r.mrr, queries: r.queries, byLabel };
   };

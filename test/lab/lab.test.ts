@@ -38,6 +38,8 @@ test('console checks: a crash before the lab started is not a lab run', () => {
   assert.equal(checkConsole('LAB: init up\nLAB: trigger x\n[ 1.0] Kernel panic - not syncing: x\n'), null);
   assert.match(checkConsole('[ 0.5] BUG: kernel NULL pointer dereference\nLAB: init up\nLAB: trigger x\n')!, /before the lab started/);
   assert.match(checkConsole('LAB: init up\n')!, /never triggered/);
+  // panic_on_oops with kdump loaded: the oops goes straight to the capture kernel, no panic line.
+  assert.equal(checkConsole('LAB: init up\nLAB: trigger bug\n[ 7.36] kernel BUG at labcrash.c:91!\n[ 7.36] invalid opcode: 0000 [#1]\nLAB: capture kernel up\n'), null);
   assert.equal(consolePanic('[ 7.5] Kernel panic - not syncing: sysrq triggered crash\nLAB: capture kernel up\n[ 1.0] Kernel panic - not syncing: other\n'), 'sysrq triggered crash');
 });
 
