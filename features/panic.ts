@@ -8,6 +8,10 @@ import { splitConsole, looksBinary, type ConsoleLine } from './console.js';
 import { TitleExtractor } from './title.js';
 import { readTrace, frameFunction, frameModule, MARKERS } from './trace.js';
 import { normalizeTitle } from './title.js';
+import type { Program } from '../src/kernel/program.js';
+import { panicTask } from '../src/helpers/panic.js';
+import { backtrace } from '../src/helpers/stack.js';
+import { frameName } from './trace.js';
 
 export interface PanicPart {
   /** Crash class: bug, oops, page-fault, null-deref, warning, soft-lockup, hard-lockup, hung-task, rcu-stall, oom, list-corruption, divide-error, kasan, ubsan, kfence, lockdep, double-fault, sysrq, panic, ... */
@@ -153,4 +157,55 @@ function panicCaller(texts: string[], reportStart: number): { cpu: number; pid: 
     if (w) return w;
   }
   return null;
+}
+
+/**
+ * The panic part from the dump's registers alone, for a dump whose log
+ * holds no crash report (ring buffer overwritten, log pages excluded): the
+ * panic task's stack from where panic() was called, the kdump path above
+ * it left out, exception frames marked <EXC>. No report, so no title.
+ */
+export function panicFromStack(prog: Program): PanicPart | null {
+  const task = panicTask(prog);
+  if (!task) return null;
+  const bt = backtrace(prog, task);
+  const raw = bt.frames.filter((f) => f.reliable && f.function);
+  const where = (st: string) => (/^IRQ/.test(st) ? 'IRQ' : /^NMI/.test(st) ? 'NMI' : null);
+  // From panic() on, as the kernel prints its panic trace. When panic() came from an oops
+  // (oops_end, die) or there is no panic frame (an oops that went straight to kdump), the
+  // trace the kernel printed starts at the faulting frame: the first one an exception interrupted.
+  let start = raw.findIndex((f) => f.function === 'panic');
+  const exc = raw.findIndex((f) => f.exception);
+  const viaOops = start >= 0 && exc > start && raw.slice(start + 1, exc).some((f) => /^(oops_end|die|do_trap|page_fault_oops)$/.test(f.function!));
+  if ((start < 0 || viaOops) && exc >= 0) start = exc;
+  if (start < 0) start = 0;
+  const kept: string[] = [];
+  let prev: string | null = null;
+  for (let i = start; i < raw.length && kept.length < 48; i++) {
+    const f = raw[i]!;
+    const here = where(f.stack);
+    const name = frameName(f.function!, f.module);
+    if (i === start) {
+      // The faulting frame is printed as the RIP line, before the trace's own <IRQ>.
+      if (start === exc) kept.push(name, ...(here ? [`<${here}>`] : []));
+      else kept.push(...(here ? [`<${here}>`] : []), name);
+      prev = here;
+      continue;
+    }
+    if (here !== prev) {
+      if (prev) kept.push(`</${prev}>`);
+      if (here) kept.push(`<${here}>`);
+    }
+    if (f.exception) kept.push('<EXC>');
+    kept.push(name);
+    prev = here;
+  }
+  const guilty = pickGuilty(kept, null, titles());
+  return {
+    kind: null, title: null, oops: null, message: null, frames: kept,
+    guilty: guilty ? frameFunction(guilty) : null, guiltyModule: guilty ? frameModule(guilty) : null,
+    modules: [...new Set(kept.map(frameModule).filter((m): m is string => !!m))].sort(),
+    cpu: bt.cpu, pid: bt.pid, comm: bt.comm, followups: [],
+    corrupted: true, corruptedReason: 'the kernel log holds no crash report: frames from the panic task\'s stack',
+  };
 }

@@ -13,7 +13,7 @@ import { Problems, type Problem } from '../src/kernel/problems.js';
 import { readLog, formatTimestamp } from '../src/kernel/printk.js';
 import { panicCpu } from '../src/helpers/panic.js';
 import { dataJson } from '../src/util/datafile.js';
-import { panicFromText, type PanicPart } from './panic.js';
+import { panicFromText, panicFromStack, type PanicPart } from './panic.js';
 import { extractLocks, type LocksPart } from './locks.js';
 import { extractRunqueue, type RunqueuePart } from './runqueue.js';
 import { extractCgroup, type CgroupPart } from './cgroup.js';
@@ -125,7 +125,11 @@ export function signatureFromDump(prog: Program, file: string): Signature {
   if (panic && panic.cpu !== null && pc && pc.cpu !== panic.cpu) {
     problems.add(`the log says CPU ${panic.cpu} crashed, ${pc.source} says CPU ${pc.cpu}`, undefined, 'panic');
   }
-  if (panic && !panic.title) problems.add('the kernel log holds no crash report (ring buffer overwritten or unreadable?)', undefined, 'panic');
+  if (!panic?.title) {
+    // No report in the log: what the registers say.
+    problems.add('the kernel log holds no crash report (ring buffer overwritten or unreadable?): the panic part comes from the panic task\'s stack', undefined, 'panic');
+    panic = family(problems, 'panic', () => panicFromStack(prog)) ?? panic;
+  }
   const locksOut = family(problems, 'locks', () => extractLocks(prog, problems));
   const locks = locksOut?.part ?? null;
   const runqueue = family(problems, 'runqueue', () => extractRunqueue(prog, problems));
@@ -137,7 +141,6 @@ export function signatureFromDump(prog: Program, file: string): Signature {
   const cpu = family(problems, 'cpu', () => extractCpu(prog, problems));
   const vi = prog.vmcoreinfo.text ?? '';
   const { hash, bytes } = sampledHash(file, vi);
-  panic ??= null;
   const sig: Signature = {
     version: SIGNATURE_VERSION,
     source: { kind: 'vmcore', name: path.basename(file), bytes, hash, hashKind: 'sha256-sampled', release: prog.release || null },

@@ -177,3 +177,25 @@ test('console-only signatures: machine-state families are null; a broken documen
   assert.throws(() => validateSignature({ ...s, panic: {} }), InvalidSignatureError);
   assert.throws(() => validateSignature({ ...s, extra: 1 }), InvalidSignatureError);
 });
+
+test('no report in the log: the panic part from the registers equals the log\'s frames from panic() (or the oops) on', async () => {
+  const { panicFromStack } = await import('../../features/panic.js');
+  for (const f of fixtures()) {
+    const fromLog = sig(f.name).panic!.frames;
+    const fromRegs = panicFromStack(openFixture(f.name))!;
+    assert.equal(fromRegs.title, null);
+    assert.equal(fromRegs.corrupted, true);
+    assert.equal(fromRegs.pid, sig(f.name).panic!.pid, f.name);
+    // The kernel prints its panic trace from dump_stack_lvl; an oops trace starts at the faulting frame.
+    const start = fromLog.indexOf('panic') >= 0 ? fromLog.indexOf('panic') : 0;
+    const want = fromLog.slice(start);
+    if (f.name === 'spinlockup' || f.name === 'hung' || f.name === 'softlockup') {
+      // The log's first report is another task's (a waiter, the spinner's own report, modprobe's
+      // scheduling-while-atomic); the panic task's stack is khungtaskd's / the watchdog's.
+      assert.equal(fromRegs.frames.filter((x) => !x.startsWith('<'))[0], 'panic', f.name);
+      continue;
+    }
+    assert.deepEqual(fromRegs.frames.slice(0, want.length), want, f.name);
+  }
+  assert.deepEqual(panicFromStack(openFixture('hung'))!.frames, ['panic', 'watchdog', 'kthread', 'ret_from_fork']);
+});
