@@ -104,9 +104,9 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
   const v = {
     run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
     idle: pick([0, 1, 2, 4]), busy: pick([0, 1, 2]), cgroups: pick([0, 0, 2, 5]),
-    delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2,
+    delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2, sleepers: pick([0, 0, 4, 16]),
   };
-  const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}-d${v.delayMs}-n${v.nr}s${v.site}`;
+  const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}k${v.sleepers}-d${v.delayMs}-n${v.nr}s${v.site}`;
   return { id, ...v };
 }
 
@@ -212,7 +212,7 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
           capture: res.capture,
           format: res.format,
           compression: res.format === 'elf' ? 'none' : res.capture === 'kdump' ? v.compression : 'zlib',
-          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, delayMs: v.delayMs, nr: v.nr, site: v.site },
+          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, delayMs: v.delayMs, nr: v.nr, site: v.site },
           sha256: sha256File(res.dump),
           bytes: fs.statSync(res.dump).size,
           console: path.relative(out, res.console),

@@ -24,6 +24,8 @@ export interface Variation {
   idle: number;
   busy: number;
   cgroups: number;
+  /** Sleeping kernel threads started as noise. */
+  sleepers: number;
   delayMs: number;
   nr: number;
   site: number;
@@ -47,7 +49,7 @@ export interface RunResult {
 function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string): string[] {
   const append = [
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
-    `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.delay=${v.delayMs}`,
+    `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.delay=${v.delayMs}`,
   ];
   if (v.capture === 'kdump') {
     const opt = { zlib: '-c', lzo: '-l', zstd: '-z', none: '-c' }[v.compression];

@@ -14,6 +14,7 @@
  *             root causes that panic in different places across runs
  *   cpu       CPU to pin spinners / hogs to (-1: the last online CPU)
  *   cgmutex   address of cgroup_mutex (from /proc/kallsyms: it is not exported)
+ *   sleepers  background noise: kernel threads that just sleep (scenario or not)
  */
 
 #include <linux/module.h>
@@ -48,6 +49,8 @@ static int cpu = -1;
 module_param(cpu, int, 0444);
 static unsigned long cgmutex;
 module_param(cgmutex, ulong, 0444);
+static int sleepers;
+module_param(sleepers, int, 0444);
 
 static DEFINE_MUTEX(lab_mutex);
 static DEFINE_MUTEX(lab_mutex_b);
@@ -352,6 +355,14 @@ static int lab_rcu_waiter(void *arg)
 	return 0;
 }
 
+/* Noise: a kernel thread that sleeps, as most of a real machine's do. */
+static int lab_sleeper(void *arg)
+{
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(10 * HZ);
+	return 0;
+}
+
 static void start_waiters(struct mutex *m, int n)
 {
 	int i;
@@ -364,7 +375,9 @@ static int __init labcrash_init(void)
 {
 	int i, c;
 
-	pr_info("labcrash: scenario=%s nr=%d site=%d\n", scenario, nr, site);
+	pr_info("labcrash: scenario=%s nr=%d site=%d sleepers=%d\n", scenario, nr, site, sleepers);
+	for (i = 0; i < sleepers && i < 64; i++)
+		lab_start(lab_sleeper, NULL, "labcrash-sleep", -1);
 	if (!strcmp(scenario, "panic")) {
 		panic("labcrash: deliberate panic");
 	} else if (!strcmp(scenario, "bug")) {
