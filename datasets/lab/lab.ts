@@ -159,7 +159,10 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
   const version = labVersion();
   const manifestPath = path.join(out, 'manifest.json');
   const old: Manifest | null = fs.existsSync(manifestPath) ? (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest) : null;
-  const entries = new Map<string, ManifestEntry>((old?.entries ?? []).map((e) => [e.id, e]));
+  // Entries an older lab made (another module, init or scenario table) are not mixed into this set.
+  const stale = (old?.entries ?? []).filter((e) => e.labVersion !== version);
+  if (stale.length) log(`dropping ${stale.length} manifest entries made by another lab version`);
+  const entries = new Map<string, ManifestEntry>((old?.entries ?? []).filter((e) => e.labVersion === version).map((e) => [e.id, e]));
   const failed: Array<{ id: string; reason: string }> = [];
   let built = 0;
   let cached = 0;
