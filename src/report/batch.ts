@@ -19,8 +19,8 @@ export function looksLikeDump(file: string): boolean {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');
-    const head = Buffer.alloc(16);
-    const n = fs.readSync(fd, head, 0, 16, 0);
+    const head = Buffer.alloc(64);
+    const n = fs.readSync(fd, head, 0, 64, 0);
     if (n >= 4 && head.subarray(0, 4).equals(ZSTD)) return /vmcore|dump/i.test(path.basename(file));
     if (n >= 4 && head.subarray(0, 4).equals(MAGICS[0]!)) {
       // Only ELF cores (e_type 4), not binaries that happen to sit beside the dumps.

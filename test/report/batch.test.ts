@@ -35,3 +35,15 @@ test('report over ../shared/vmcores and a truncated copy: a .txt/.json pair per 
   assert.match(r.stderr, /8\/8/);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('dumps found in a directory: ELF cores (e_type CORE) and kdump files, not executables or text', async () => {
+  const { findDumps } = await import('../../src/report/batch.js');
+  const { buildElf, patternPage } = await import('../helpers/synth.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-find-'));
+  fs.writeFileSync(path.join(dir, 'vmcore.elf'), buildElf({ segments: [{ paddr: 0, data: patternPage(1) }] }));
+  fs.copyFileSync(process.execPath, path.join(dir, 'node-binary'));
+  fs.writeFileSync(path.join(dir, 'console.log'), '[    0.000000] Linux version 6.1.0\n');
+  fs.copyFileSync(path.join(fixture('hung').dir, 'vmcore.kdump'), path.join(dir, 'vmcore.kdump'));
+  assert.deepEqual(findDumps([dir]).map((d) => d.name).sort(), ['vmcore.elf', 'vmcore.kdump']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
