@@ -28,13 +28,16 @@ export function buildModule(k: LabKernel, cacheDir: string, log: (s: string) => 
   const h = crypto.createHash('sha256').update(fs.readFileSync(path.join(src, 'labcrash.c'))).update(fs.readFileSync(path.join(src, 'Kbuild'))).digest('hex').slice(0, 12);
   const dir = path.join(cacheDir, 'build', `labcrash-${k.release}-${h}`);
   const ko = path.join(dir, 'labcrash.ko');
-  if (fs.existsSync(ko)) return ko;
+  // The stamp, written after make succeeded, marks a complete build (a killed make can leave a .ko).
+  const done = path.join(dir, '.built');
+  if (fs.existsSync(done) && fs.existsSync(ko)) return ko;
   log(`building labcrash.ko for ${k.release}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const f of ['labcrash.c', 'Kbuild']) fs.copyFileSync(path.join(src, f), path.join(dir, f));
   run('make', ['-C', k.build, `M=${dir}`, 'modules'], { what: `building labcrash.ko against ${k.release}` });
   if (!fs.existsSync(ko)) throw new LabError(`make produced no ${ko}`);
+  fs.writeFileSync(done, '');
   return ko;
 }
 
@@ -86,8 +89,11 @@ function decompressTool(tool: string, file: string): Buffer {
   return r.stdout;
 }
 
+/** Pack a tree as a gzipped newc archive; written aside and renamed, so a killed lab never leaves half an image to reuse. */
 function cpio(root: string, out: string): void {
-  run('sh', ['-c', `cd "${root}" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > "${out}"`], { what: 'cpio' });
+  const tmp = `${out}.part`;
+  run('sh', ['-c', `cd "${root}" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > "${tmp}"`], { what: 'cpio' });
+  fs.renameSync(tmp, out);
 }
 
 /**

@@ -145,10 +145,86 @@ export function validateManifest(m: unknown): void {
 }
 
 export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; built: number; cached: number; failed: Array<{ id: string; reason: string }> }> {
-  const log = opts.log ?? (() => undefined);
   const out = path.resolve(opts.out);
+  fs.mkdirSync(out, { recursive: true });
+  const unlock = lockOut(out);
+  try {
+    return await buildLocked(opts, out);
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * One lab build at a time per output directory: a lock file with the builder's pid. A lock left
+ * by a process that no longer runs (the lab was killed) is taken over.
+ */
+function lockOut(out: string): () => void {
+  const file = path.join(out, '.lab.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+      if (pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new LabError(`${out} is being built by another lab (pid ${pid}); remove ${file} if that process is not a lab`);
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new LabError(`cannot take the lock ${file}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs are made in DIR/.staging and moved into the set only when complete and checked, so a
+ * killed or failed run (QEMU died, disk full) never leaves a dump in the set. What an
+ * interrupted build left there is cleared when the next build starts, after stopping any QEMU
+ * it left running.
+ */
+function clearStaging(staging: string, log: (s: string) => void): void {
+  if (!fs.existsSync(staging)) return;
+  const pidfiles = fs.readdirSync(staging, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'qemu.pid');
+  for (const f of pidfiles) {
+    const pid = Number.parseInt(fs.readFileSync(path.join(staging, f), 'utf8'), 10);
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    } catch {
+      continue;
+    }
+    // Only a QEMU started for this very run directory.
+    if (cmd.includes('qemu-system') && cmd.includes(path.join(staging, path.dirname(f)))) {
+      log(`stopping QEMU ${pid} left running by an interrupted build`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+  const runs = fs.readdirSync(staging, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'console.log').length;
+  log(`clearing ${runs} interrupted run(s) from ${staging}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+}
+
+async function buildLocked(opts: LabOptions, out: string): Promise<{ manifest: Manifest; built: number; cached: number; failed: Array<{ id: string; reason: string }> }> {
+  const log = opts.log ?? (() => undefined);
   const cache = path.resolve(opts.cache ?? path.join(out, '.lab'));
   fs.mkdirSync(cache, { recursive: true });
+  const staging = path.join(out, '.staging');
+  const failedLogs = path.join(out, '.failed');
+  clearStaging(staging, log);
   const all = scenarios();
   const chosen = opts.scenarios === 'all' ? all : opts.scenarios.map((n) => {
     const s = all.find((x) => x.name === n);
@@ -184,30 +260,35 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
           continue;
         }
         const dir = path.join(out, k.release, s.name, v.id);
+        const work = path.join(staging, k.release, s.name, v.id);
+        const failedDir = path.join(failedLogs, k.release, s.name, v.id);
+        fs.rmSync(failedDir, { recursive: true, force: true });
+        if (prev) {
+          // Its dump is about to be replaced: it leaves the set first.
+          entries.delete(id);
+          writeManifest(manifestPath, [...entries.values()]);
+        }
         let res: RunResult | null = null;
         for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
           log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
-          res = await runScenario(k, initrd.path, s.name, v, s.timeout, dir);
+          res = await runScenario(k, initrd.path, s.name, v, s.timeout, work);
           if (res.ok) break;
           log(`${id}: ${res.reason}`);
         }
-        if (!res?.ok || !res.dump || !res.format) {
-          failed.push({ id, reason: res?.reason ?? 'unknown' });
-          entries.delete(id);
-          opts.progress?.(++done, total, `${id} FAILED: ${res?.reason}`);
-          continue;
-        }
-        const sys = vaatSys(res.dump);
-        if ('error' in sys && sys.error) {
-          failed.push({ id, reason: `vaat sys cannot read the dump: ${sys.error}` });
-          opts.progress?.(++done, total, `${id} UNREADABLE`);
+        const sys = res?.ok && res.dump ? vaatSys(res.dump) : null;
+        const problem = !res?.ok || !res.dump || !res.format ? (res?.reason ?? 'unknown') : sys && 'error' in sys && sys.error ? `vaat sys cannot read the dump: ${sys.error}` : null;
+        if (problem || !res?.dump || !res.format || !sys) {
+          // The logs are kept for a look, the dump is not: nothing half-made stays beside the set.
+          keepFailedLogs(work, failedDir);
+          failed.push({ id, reason: `${problem} (logs in ${path.relative(out, failedDir)})` });
+          opts.progress?.(++done, total, `${id} FAILED: ${problem}`);
           continue;
         }
         const con = fs.readFileSync(res.console, 'latin1');
         const { error: _e, ...sysOk } = sys as typeof sys & { error?: string };
         const entry: ManifestEntry = {
           id,
-          path: path.relative(out, res.dump),
+          path: path.relative(out, path.join(dir, path.basename(res.dump))),
           label: s.label,
           scenario: s.name,
           panic: consolePanic(con),
@@ -218,7 +299,7 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
           variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, delayMs: v.delayMs, nr: v.nr, site: v.site },
           sha256: sha256File(res.dump),
           bytes: fs.statSync(res.dump).size,
-          console: path.relative(out, res.console),
+          console: path.relative(out, path.join(dir, path.basename(res.console))),
           // A fifth of the seeds are held out for testing, by seed so it never depends on order.
           split: v.seed % 5 === 0 ? 'test' : 'train',
           sys: sysOk,
@@ -226,7 +307,11 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
           labVersion: version,
           cacheKey,
         };
-        fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(entry, null, 1) + '\n');
+        fs.writeFileSync(path.join(work, 'meta.json'), JSON.stringify(entry, null, 1) + '\n');
+        // The commit point: the complete run directory moves into the set, then the manifest names it.
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(path.dirname(dir), { recursive: true });
+        fs.renameSync(work, dir);
         entries.set(id, entry);
         built++;
         opts.progress?.(++done, total, `${id} ok ${entry.timings.wallS}s ${(entry.bytes / 1048576).toFixed(1)} MiB`);
@@ -235,14 +320,25 @@ export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; 
     }
   }
   const manifest = writeManifest(manifestPath, [...entries.values()]);
+  fs.rmSync(staging, { recursive: true, force: true });
   return { manifest, built, cached, failed };
 }
 
+function keepFailedLogs(work: string, failedDir: string): void {
+  if (!fs.existsSync(work)) return;
+  for (const f of fs.readdirSync(work)) if (/^vmcore|\.raw$|\.flat$/.test(f)) fs.rmSync(path.join(work, f), { force: true });
+  fs.mkdirSync(path.dirname(failedDir), { recursive: true });
+  fs.renameSync(work, failedDir);
+}
+
+/** Written aside and renamed over the old one: a killed lab leaves the previous manifest, never half of one. */
 function writeManifest(file: string, entries: ManifestEntry[]): Manifest {
   entries.sort((a, b) => a.id.localeCompare(b.id));
   const m: Manifest = { version: 1, created: new Date().toISOString(), entries };
   validateManifest(m);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(m, null, 1) + '\n');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(m, null, 1) + '\n');
+  fs.renameSync(tmp, file);
   return m;
 }

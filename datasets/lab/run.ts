@@ -6,9 +6,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Qmp } from './qmp.js';
-import { run, LabError } from './host.js';
+import { run, which, LabError } from './host.js';
 import type { LabKernel } from './kernel.js';
 
 export interface Variation {
@@ -46,7 +47,7 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string): string[] {
+function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string, sock: string): string[] {
   const append = [
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
     `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.delay=${v.delayMs}`,
@@ -63,7 +64,8 @@ function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, 
     '-action', 'panic=pause', '-kernel', k.vmlinuz, '-initrd', initrd,
     '-serial', `file:${path.join(dir, 'console.log')}`,
     '-device', 'vmcoreinfo', '-device', 'pvpanic',
-    '-qmp', `unix:${path.join(dir, 'qmp.sock')},server=on,wait=off`,
+    '-qmp', `unix:${sock},server=on,wait=off`,
+    '-pidfile', path.join(dir, 'qemu.pid'),
     '-append', append.join(' '),
   ];
   if (v.capture === 'kdump') args.push('-drive', `file=${path.join(dir, 'dumpdisk.raw')},format=raw,if=virtio`);
@@ -110,11 +112,19 @@ export async function runScenario(k: LabKernel, initrd: string, scenario: string
     fs.closeSync(fd);
   }
   const qlog = fs.openSync(path.join(dir, 'qemu.log'), 'w');
-  const qemu = spawn('qemu-system-x86_64', qemuArgs(k, initrd, v, scenario, k.dumpLevel, dir), { stdio: ['ignore', qlog, qlog] });
+  // setpriv --pdeathsig (util-linux, essential on Debian): QEMU dies with the lab when the lab is
+  // killed, instead of writing on into a run directory the resumed lab is about to clear.
+  // The QMP socket lives in a short temporary directory: a unix socket path holds at most 107 bytes,
+  // which a deep output directory exceeds.
+  const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-qmp-'));
+  const sock = path.join(sockDir, 'qmp.sock');
+  const qargs = ['qemu-system-x86_64', ...qemuArgs(k, initrd, v, scenario, k.dumpLevel, dir, sock)];
+  const argv = which('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--', ...qargs] : qargs;
+  const qemu = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', qlog, qlog] });
   const qmp = new Qmp();
   const result: RunResult = { ok: false, reason: null, dump: null, format: null, console: consolePath, bootToPanicS: null, wallS: 0, capture: v.capture, timedOut: false };
   try {
-    await qmp.connect(path.join(dir, 'qmp.sock'), 20000);
+    await qmp.connect(sock, 20000);
     if (v.capture === 'qmp') {
       const ev = await qmp.waitEvent('GUEST_PANICKED', timeoutS * 1000);
       if (ev) result.bootToPanicS = (Date.now() - t0) / 1000;
@@ -166,7 +176,8 @@ export async function runScenario(k: LabKernel, initrd: string, scenario: string
     if (!(await exited(qemu, 5000))) qemu.kill('SIGKILL');
     fs.closeSync(qlog);
     fs.rmSync(path.join(dir, 'dumpdisk.raw'), { force: true });
-    fs.rmSync(path.join(dir, 'qmp.sock'), { force: true });
+    fs.rmSync(sockDir, { recursive: true, force: true });
+    fs.rmSync(path.join(dir, 'qemu.pid'), { force: true });
   }
   result.wallS = (Date.now() - t0) / 1000;
   const con = fs.existsSync(consolePath) ? fs.readFileSync(consolePath, 'latin1') : '';

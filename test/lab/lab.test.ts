@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import { packageRoot } from '../../src/util/datafile.js';
 import { Program } from '../../src/kernel/program.js';
 import { buildLab, variation, scenarios, validateManifest, consolePanic, type Manifest } from '../../datasets/lab/lab.js';
@@ -88,4 +90,70 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   const again = await buildLab({ out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq'], runs: 1, capture: 'both', seed: 1 });
   assert.equal(again.built, 0);
   assert.equal(again.cached, 2);
+});
+
+/** Every file under dir, relative to it, skipping the named top-level directories. */
+function filesUnder(dir: string, skip: string[]): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => !skip.includes(f.split(path.sep)[0]!) && fs.statSync(path.join(dir, f)).isFile());
+}
+
+/** No such process, or only its zombie (nobody reaped it yet). */
+function processGone(pid: number): boolean {
+  try {
+    return /^State:\s*[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a lab killed while the capture kernel writes its dump leaves nothing half-written in the set, and resumes', { timeout: 30 * 60 * 1000 }, async () => {
+  const out = `${OUT}-interrupted`;
+  const cache = path.join(OUT, '.lab'); // the downloads and builds of the test above
+  fs.rmSync(out, { recursive: true, force: true });
+  const args = ['-o', out, '--cache', cache, '--kernels', '6.1', '--scenarios', 'panic', '--runs', '1', '--capture', 'kdump', '--seed', '3'];
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vaat.js'), 'lab', 'build', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exit = new Promise<void>((r) => child.once('exit', () => r()));
+  const staging = path.join(out, '.staging');
+  const consoles = () => filesUnder(staging, []).filter((f) => path.basename(f) === 'console.log');
+  try {
+    // A second lab on the same directory is refused while the first runs.
+    await until('the lab lock', 60000, () => fs.existsSync(path.join(out, '.lab.lock')));
+    await assert.rejects(buildLab({ out, cache, kernels: ['6.1'], scenarios: ['panic'], runs: 1, capture: 'kdump', seed: 3 }), /being built by another lab \(pid \d+\)/);
+    // Kill it once the capture kernel is up, i.e. while makedumpfile writes the dump.
+    await until('the capture kernel', 10 * 60000, () => consoles().some((f) => fs.readFileSync(path.join(staging, f), 'latin1').includes('LAB: capture kernel up')));
+  } finally {
+    child.kill('SIGKILL');
+    await exit;
+  }
+  const run = path.join(staging, path.dirname(consoles()[0]!));
+  const qemuPid = Number(fs.readFileSync(path.join(run, 'qemu.pid'), 'utf8'));
+  // QEMU died with the lab (setpriv --pdeathsig) instead of writing on.
+  await until(`QEMU ${qemuPid} to exit`, 10000, () => processGone(qemuPid));
+  assert.ok(fs.existsSync(path.join(run, 'dumpdisk.raw')), 'the interrupted run was mid-dump');
+  // Nothing of it is in the set: no dump outside the staging area, no manifest entry.
+  assert.deepEqual(filesUnder(out, ['.staging', '.lab']).filter((f) => /vmcore|dumpdisk/.test(f)), []);
+  const mpath = path.join(out, 'manifest.json');
+  if (fs.existsSync(mpath)) assert.equal((JSON.parse(fs.readFileSync(mpath, 'utf8')) as Manifest).entries.length, 0);
+  // Resumed: the lock of the dead lab is taken over, the staging area cleared, the run made whole.
+  const r = await buildLab({ out, cache, kernels: ['6.1'], scenarios: ['panic'], runs: 1, capture: 'kdump', seed: 3, log: (s) => process.stderr.write(`lab: ${s}\n`) });
+  assert.deepEqual(r.failed, []);
+  assert.equal(r.built, 1);
+  assert.ok(!fs.existsSync(staging));
+  assert.ok(!fs.existsSync(path.join(out, '.lab.lock')));
+  const m = JSON.parse(fs.readFileSync(mpath, 'utf8')) as Manifest;
+  validateManifest(m);
+  assert.equal(m.entries.length, 1);
+  const e = m.entries[0]!;
+  assert.equal(e.sys.panic, 'Kernel panic - not syncing: labcrash: deliberate panic');
+  assert.equal(crypto.createHash('sha256').update(fs.readFileSync(path.join(out, e.path))).digest('hex'), e.sha256);
+  assert.ok(fs.existsSync(path.join(out, e.console)));
 });
