@@ -7,12 +7,12 @@
 import * as fs from 'node:fs';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
 import type { Program } from '../src/kernel/program.js';
 import { Problems, type Problem } from '../src/kernel/problems.js';
 import { readLog, formatTimestamp } from '../src/kernel/printk.js';
 import { panicCpu } from '../src/helpers/panic.js';
-import { dataJson } from '../src/util/datafile.js';
+import { packageRoot } from '../src/util/datafile.js';
 import { panicFromText, panicFromStack, type PanicPart } from './panic.js';
 import { extractLocks, type LocksPart } from './locks.js';
 import { extractRunqueue, type RunqueuePart } from './runqueue.js';
@@ -56,14 +56,32 @@ export class InvalidSignatureError extends Error {
   }
 }
 
-let validator: ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } | null = null;
+type Validator = ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
+let validator: Validator | null = null;
+
+/**
+ * ajv's validator for the signature schema: the code the build generated from it
+ * (scripts/gen-validators.mjs) when it was made from the schema as it is now, else
+ * compiled here (importing ajv and compiling cost ~200 ms a process).
+ */
+export function signatureValidator(opts: { precompiled?: boolean } = {}): { validate: Validator; precompiled: boolean } {
+  const text = fs.readFileSync(path.join(packageRoot(), 'features', 'schema', 'signature.schema.json'), 'utf8');
+  const require = createRequire(import.meta.url);
+  if (opts.precompiled !== false) {
+    try {
+      const gen = require('./schema/signature.validate.cjs') as Validator & { schemaSha256?: string };
+      if (gen.schemaSha256 === crypto.createHash('sha256').update(text).digest('hex')) return { validate: gen, precompiled: true };
+    } catch {
+      /* not built: compile below */
+    }
+  }
+  const { Ajv } = require('ajv') as typeof import('ajv');
+  return { validate: new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(text) as object) as Validator, precompiled: false };
+}
 
 /** Validate a signature against the JSON Schema; throws InvalidSignatureError with ajv's messages. */
 export function validateSignature(sig: unknown): void {
-  if (!validator) {
-    const schema = dataJson<object>('features/schema/signature.schema.json');
-    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
+  validator ??= signatureValidator().validate;
   if (!validator(sig)) throw new InvalidSignatureError((validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`));
 }
 

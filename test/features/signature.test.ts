@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Program } from '../../src/kernel/program.js';
 import { fixture, fixtures, openFixture } from '../helpers/fixtures.js';
-import { signatureFromDump, signatureFromConsole, validateSignature, InvalidSignatureError, type Signature } from '../../features/signature.js';
+import { signatureFromDump, signatureFromConsole, validateSignature, signatureValidator, InvalidSignatureError, type Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension, familyRanges } from '../../features/vector.js';
 
 const cache = new Map<string, Signature>();
@@ -176,6 +176,24 @@ test('console-only signatures: machine-state families are null; a broken documen
   }
   assert.throws(() => validateSignature({ ...s, panic: {} }), InvalidSignatureError);
   assert.throws(() => validateSignature({ ...s, extra: 1 }), InvalidSignatureError);
+});
+
+test('the build-time validator is ajv\'s code for the schema as it is, and judges as a freshly compiled one does', () => {
+  const pre = signatureValidator();
+  const fresh = signatureValidator({ precompiled: false });
+  assert.equal(pre.precompiled, true, 'dist/features/schema/signature.validate.cjs missing or made from another schema: npm run build');
+  assert.equal(fresh.precompiled, false);
+  const good = sig('hung');
+  const con = signatureFromConsole(fixture('hung').console(), 'console.log');
+  const bad: unknown[] = [{ ...good, panic: {} }, { ...good, extra: 1 }, { ...good, version: 'x' }, { ...con, locks: {} }, null, {}];
+  for (const d of [good, con, ...bad]) {
+    const a = pre.validate(d);
+    const b = fresh.validate(d);
+    assert.equal(a, b);
+    assert.deepEqual(pre.validate.errors?.map((e) => `${e.instancePath} ${e.message}`), fresh.validate.errors?.map((e) => `${e.instancePath} ${e.message}`));
+  }
+  assert.equal(pre.validate(good), true);
+  assert.equal(pre.validate({ ...good, extra: 1 }), false);
 });
 
 test('no report in the log: the panic part from the registers equals the log\'s frames from panic() (or the oops) on', async () => {
