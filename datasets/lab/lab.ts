@@ -126,8 +126,26 @@ export function consolePanic(text: string): string | null {
   const t = cut > 0 ? text.slice(0, cut) : text;
   const p = /Kernel panic - not syncing: ([^\r\n]*)/.exec(t);
   if (p) return p[1]!.trim();
-  const o = /\]\s*((?:BUG|watchdog: BUG|INFO: task|divide error|general protection fault|kernel BUG)[^\r\n]*)/.exec(t);
+  // 6.12 prefixes the oops line with "Oops: " (its first line names the fault since 6.8).
+  const o = /\]\s*(?:Oops: )?((?:BUG|watchdog: BUG|INFO: task|divide error|general protection fault|kernel BUG)[^\r\n]*)/.exec(t);
   return o ? o[1]!.trim() : null;
+}
+
+/**
+ * Did the run crash the way its scenario must? The console, between the lab's trigger and the
+ * capture kernel, matches the scenario's `panics` expression, and `vaat sys` read from the dump
+ * the panic message the console printed. Null when it did; else why not.
+ */
+export function checkExpected(s: Scenario, con: string, sysPanic: string | null): string | null {
+  const from = Math.max(0, con.indexOf('LAB: trigger'));
+  const to = con.indexOf('LAB: capture kernel up', from);
+  const shown = consolePanic(con);
+  if (!new RegExp(s.panics).test(con.slice(from, to < 0 ? undefined : to))) {
+    return `wrong panic: the console does not show /${s.panics}/ after the trigger (its panic: ${shown ?? 'none'})`;
+  }
+  if (!sysPanic) return 'vaat sys reads no panic message from the dump';
+  if (shown && !sysPanic.includes(shown)) return `vaat sys reads the panic as "${sysPanic}" where the console printed "${shown}"`;
+  return null;
 }
 
 /** Read the dump with `vaat sys --json`, in a separate process as any user would. */
@@ -255,9 +273,16 @@ async function buildLocked(opts: LabOptions, out: string): Promise<{ manifest: M
         const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, scenario: s.name, v, version })).digest('hex').slice(0, 16);
         const prev = entries.get(id);
         if (prev && prev.cacheKey === cacheKey && fs.existsSync(path.join(out, prev.path))) {
-          cached++;
-          opts.progress?.(++done, total, `${id} cached`);
-          continue;
+          // Cached, but held to the scenario's current label and expected panic.
+          const con = fs.readFileSync(path.join(out, prev.console), 'latin1');
+          const problem = checkExpected(s, con, prev.sys.panic);
+          if (!problem) {
+            entries.set(id, { ...prev, label: s.label, panic: consolePanic(con) });
+            cached++;
+            opts.progress?.(++done, total, `${id} cached`);
+            continue;
+          }
+          log(`${id}: the cached run fails its check now (${problem}): making it again`);
         }
         const dir = path.join(out, k.release, s.name, v.id);
         const work = path.join(staging, k.release, s.name, v.id);
@@ -269,14 +294,19 @@ async function buildLocked(opts: LabOptions, out: string): Promise<{ manifest: M
           writeManifest(manifestPath, [...entries.values()]);
         }
         let res: RunResult | null = null;
+        let sys: ReturnType<typeof vaatSys> | null = null;
+        let problem: string | null = null;
+        // A run that failed, or crashed otherwise than its scenario must, is made once more, then reported.
         for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
           log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
           res = await runScenario(k, initrd.path, s.name, v, s.timeout, work);
-          if (res.ok) break;
-          log(`${id}: ${res.reason}`);
+          sys = res.ok && res.dump ? vaatSys(res.dump) : null;
+          problem = !res.ok || !res.dump || !res.format || !sys ? (res.reason ?? 'no dump')
+            : sys.error ? `vaat sys cannot read the dump: ${sys.error}`
+            : checkExpected(s, fs.readFileSync(res.console, 'latin1'), sys.panic);
+          if (!problem) break;
+          log(`${id}: ${problem}`);
         }
-        const sys = res?.ok && res.dump ? vaatSys(res.dump) : null;
-        const problem = !res?.ok || !res.dump || !res.format ? (res?.reason ?? 'unknown') : sys && 'error' in sys && sys.error ? `vaat sys cannot read the dump: ${sys.error}` : null;
         if (problem || !res?.dump || !res.format || !sys) {
           // The logs are kept for a look, the dump is not: nothing half-made stays beside the set.
           keepFailedLogs(work, failedDir);

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { packageRoot } from '../../src/util/datafile.js';
 import { Program } from '../../src/kernel/program.js';
-import { buildLab, variation, scenarios, validateManifest, consolePanic, type Manifest } from '../../datasets/lab/lab.js';
+import { buildLab, variation, scenarios, validateManifest, consolePanic, checkExpected, type Manifest } from '../../datasets/lab/lab.js';
 import { checkConsole } from '../../datasets/lab/run.js';
 import { signatureFromDump, signatureFromConsole } from '../../features/signature.js';
 import { loadLabelled } from '../../datasets/labelled.js';
@@ -43,6 +43,28 @@ test('console checks: a crash before the lab started is not a lab run', () => {
   // panic_on_oops with kdump loaded: the oops goes straight to the capture kernel, no panic line.
   assert.equal(checkConsole('LAB: init up\nLAB: trigger bug\n[ 7.36] kernel BUG at labcrash.c:91!\n[ 7.36] invalid opcode: 0000 [#1]\nLAB: capture kernel up\n'), null);
   assert.equal(consolePanic('[ 7.5] Kernel panic - not syncing: sysrq triggered crash\nLAB: capture kernel up\n[ 1.0] Kernel panic - not syncing: other\n'), 'sysrq triggered crash');
+  // 6.12 prefixes the oops line with "Oops: ".
+  assert.equal(consolePanic('[ 9.1] Oops: general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI\n'), 'general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI');
+});
+
+test('expected panics: a run counts only if it crashed the way its scenario must and vaat sys reads that panic', () => {
+  const s = (n: string) => scenarios().find((x) => x.name === n)!;
+  const hung = 'LAB: trigger hung\n[ 16.2] Kernel panic - not syncing: hung_task: blocked tasks\n';
+  assert.equal(checkExpected(s('hung'), hung, 'Kernel panic - not syncing: hung_task: blocked tasks'), null);
+  // The same console for a scenario that must soft-lock: a wrong panic.
+  assert.match(checkExpected(s('softlockup'), hung, 'Kernel panic - not syncing: hung_task: blocked tasks')!, /^wrong panic: .*its panic: hung_task: blocked tasks/);
+  // A crash before the trigger does not count.
+  assert.match(checkExpected(s('hung'), '[ 1.0] Kernel panic - not syncing: hung_task: blocked tasks\nLAB: trigger hung\n', 'x')!, /^wrong panic/);
+  // The dump must say what the console said.
+  assert.match(checkExpected(s('hung'), hung, null)!, /reads no panic message/);
+  assert.match(checkExpected(s('hung'), hung, 'Kernel panic - not syncing: Fatal exception')!, /where the console printed "hung_task: blocked tasks"/);
+  // BUG() names the module source by the path it was built at.
+  const bug = 'LAB: trigger bug\n[ 7.36] kernel BUG at /tmp/x/.lab/build/labcrash-6.1.0-56-amd64-e588c7560072/labcrash.c:94!\nLAB: capture kernel up\n';
+  assert.equal(checkExpected(s('bug'), bug, 'kernel BUG at /tmp/x/.lab/build/labcrash-6.1.0-56-amd64-e588c7560072/labcrash.c:94!'), null);
+  // A use-after-free shows as list corruption or as a fault on slab poison (6.12 with its "Oops: ").
+  const uaf = 'LAB: trigger uaf\n[ 9.1] Oops: general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI\n';
+  assert.equal(checkExpected(s('uaf'), uaf, 'Oops: general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI'), null);
+  assert.equal(checkExpected(s('uaf'), 'LAB: trigger uaf\n[ 8.0] list_add corruption. prev->next should be next\n[ 8.1] Kernel panic - not syncing: Fatal exception\n', 'Kernel panic - not syncing: Fatal exception'), null);
 });
 
 test('lab build: hung through in-guest kdump and sysrq through QMP, read back with vaat sys and signatures', { timeout: 30 * 60 * 1000 }, async () => {
