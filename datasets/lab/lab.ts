@@ -372,3 +372,46 @@ function writeManifest(file: string, entries: ManifestEntry[]): Manifest {
   fs.renameSync(tmp, file);
   return m;
 }
+
+export interface LabStats {
+  dumps: number;
+  labels: number;
+  byCapture: Record<string, number>;
+  bytes: number;
+  groups: Array<{ kernel: string; capture: string; format: string; compression: string; dumps: number; wallS: [number, number, number]; mib: [number, number, number] }>;
+}
+
+/** What a set holds, per kernel × capture path × format × compression: counts, wall time and size per dump. */
+export function labStats(m: Manifest): LabStats {
+  const groups = new Map<string, ManifestEntry[]>();
+  for (const e of m.entries) {
+    const k = [e.kernel, e.capture, e.format, e.compression].join('\0');
+    groups.set(k, [...(groups.get(k) ?? []), e]);
+  }
+  const spread = (xs: number[]): [number, number, number] => [Math.min(...xs), Math.max(...xs), xs.reduce((a, b) => a + b, 0) / xs.length];
+  const byCapture: Record<string, number> = {};
+  for (const e of m.entries) byCapture[e.capture] = (byCapture[e.capture] ?? 0) + 1;
+  return {
+    dumps: m.entries.length,
+    labels: new Set(m.entries.map((e) => e.label)).size,
+    byCapture,
+    bytes: m.entries.reduce((a, e) => a + e.bytes, 0),
+    groups: [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, es]) => {
+      const [kernel, capture, format, compression] = k.split('\0') as [string, string, string, string];
+      return { kernel, capture, format, compression, dumps: es.length, wallS: spread(es.map((e) => e.timings.wallS)), mib: spread(es.map((e) => e.bytes / 1048576)) };
+    }),
+  };
+}
+
+export function renderLabStats(s: LabStats): string {
+  const f = (x: [number, number, number]) => `${x[0].toFixed(1)}–${x[1].toFixed(1)}, ${x[2].toFixed(1)}`;
+  const caps = Object.entries(s.byCapture).map(([c, n]) => `${n} ${c}`).join(', ');
+  return [
+    `${s.dumps} dumps, ${s.labels} root-cause labels (${caps}), ${(s.bytes / 2 ** 30).toFixed(1)} GiB`,
+    '',
+    '| kernel | capture | format | compression | dumps | wall s per dump (min–max, mean) | size MiB (min–max, mean) |',
+    '|---|---|---|---|---|---|---|',
+    ...s.groups.map((g) => `| ${g.kernel} | ${g.capture} | ${g.format} | ${g.compression} | ${g.dumps} | ${f(g.wallS)} | ${f(g.mib)} |`),
+    '',
+  ].join('\n');
+}

@@ -3,6 +3,8 @@
 // a result was printed (problems met on the way go to stderr and into the
 // JSON); non-zero with a one-line message when nothing useful could be read.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import type { Program, ProgramOptions } from '../kernel/program.js';
 import { toJson } from '../util/json.js';
@@ -370,6 +372,24 @@ export function buildCli(): Command {
         for (const f of r.failed) process.stdout.write(`FAILED ${f.id}: ${f.reason}\n`);
       }
       if (r.failed.length) process.exit(2);
+    });
+  lab
+    .command('stats')
+    .description("what a lab set holds: dumps per kernel, capture path, format and compression, with wall time and size per dump")
+    .argument('<dir>', 'a lab output directory (with manifest.json)')
+    .option('--json', 'print the figures as JSON')
+    .action(async (dir: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      const { labStats, renderLabStats, validateManifest } = await import('../../datasets/lab/lab.js');
+      let m;
+      try {
+        m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Parameters<typeof labStats>[0];
+        validateManifest(m);
+      } catch (e) {
+        fail('lab stats', e);
+      }
+      const s = labStats(m);
+      process.stdout.write(o.json ? JSON.stringify(s, null, 2) + '\n' : renderLabStats(s));
     });
 
   return program;

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { packageRoot } from '../../src/util/datafile.js';
 import { Program } from '../../src/kernel/program.js';
-import { buildLab, variation, scenarios, validateManifest, consolePanic, checkExpected, type Manifest } from '../../datasets/lab/lab.js';
+import { buildLab, variation, scenarios, validateManifest, consolePanic, checkExpected, labStats, renderLabStats, type Manifest } from '../../datasets/lab/lab.js';
 import { checkConsole } from '../../datasets/lab/run.js';
 import { signatureFromDump, signatureFromConsole } from '../../features/signature.js';
 import { loadLabelled } from '../../datasets/labelled.js';
@@ -108,6 +108,14 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   const ss = signatureFromDump(sp, path.join(OUT, sysrq.path));
   sp.close();
   assert.equal(ss.panic?.title, 'kernel panic: sysrq triggered crash');
+  // What the set holds.
+  const st = labStats(m);
+  assert.equal(st.dumps, 2);
+  assert.equal(st.labels, 2);
+  assert.deepEqual(st.byCapture, { kdump: 1, qmp: 1 });
+  assert.equal(st.bytes, hung.bytes + sysrq.bytes);
+  assert.deepEqual(st.groups.map((x) => [x.capture, x.format, x.dumps]), [['kdump', 'kdump-compressed', 1], ['qmp', sysrq.format, 1]]);
+  assert.match(renderLabStats(st), /^2 dumps, 2 root-cause labels \(1 kdump, 1 qmp\)/);
   // A second build finds both runs cached.
   const again = await buildLab({ out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq'], runs: 1, capture: 'both', seed: 1 });
   assert.equal(again.built, 0);
