@@ -140,7 +140,13 @@ export function checkExpected(s: Scenario, con: string, sysPanic: string | null)
   const from = Math.max(0, con.indexOf('LAB: trigger'));
   const to = con.indexOf('LAB: capture kernel up', from);
   const shown = consolePanic(con);
-  if (!new RegExp(s.panics).test(con.slice(from, to < 0 ? undefined : to))) {
+  let expected: RegExp;
+  try {
+    expected = new RegExp(s.panics);
+  } catch (e) {
+    throw new LabError(`scenarios.json: ${s.name}: panics is not a regular expression (${(e as Error).message})`);
+  }
+  if (!expected.test(con.slice(from, to < 0 ? undefined : to))) {
     return `wrong panic: the console does not show /${s.panics}/ after the trigger (its panic: ${shown ?? 'none'})`;
   }
   if (!sysPanic) return 'vaat sys reads no panic message from the dump';
@@ -162,7 +168,14 @@ export function validateManifest(m: unknown): void {
   if (!validate(m)) throw new LabError(`manifest does not match its schema: ${(validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath} ${e.message}`).join('; ')}`);
 }
 
-export async function buildLab(opts: LabOptions): Promise<{ manifest: Manifest; built: number; cached: number; failed: Array<{ id: string; reason: string }> }> {
+export interface LabResult {
+  manifest: Manifest;
+  built: number;
+  cached: number;
+  failed: Array<{ id: string; reason: string }>;
+}
+
+export async function buildLab(opts: LabOptions): Promise<LabResult> {
   const out = path.resolve(opts.out);
   fs.mkdirSync(out, { recursive: true });
   const unlock = lockOut(out);
@@ -236,7 +249,7 @@ function clearStaging(staging: string, log: (s: string) => void): void {
   fs.rmSync(staging, { recursive: true, force: true });
 }
 
-async function buildLocked(opts: LabOptions, out: string): Promise<{ manifest: Manifest; built: number; cached: number; failed: Array<{ id: string; reason: string }> }> {
+async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
   const log = opts.log ?? (() => undefined);
   const cache = path.resolve(opts.cache ?? path.join(out, '.lab'));
   fs.mkdirSync(cache, { recursive: true });

@@ -64,6 +64,7 @@ test('expected panics: a run counts only if it crashed the way its scenario must
   // A use-after-free shows as list corruption or as a fault on slab poison (6.12 with its "Oops: ").
   const uaf = 'LAB: trigger uaf\n[ 9.1] Oops: general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI\n';
   assert.equal(checkExpected(s('uaf'), uaf, 'Oops: general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI'), null);
+  assert.throws(() => checkExpected({ ...s('hung'), panics: 'hung_task: (' }, hung, 'x'), /hung: panics is not a regular expression/);
   assert.equal(checkExpected(s('uaf'), 'LAB: trigger uaf\n[ 8.0] list_add corruption. prev->next should be next\n[ 8.1] Kernel panic - not syncing: Fatal exception\n', 'Kernel panic - not syncing: Fatal exception'), null);
 });
 
