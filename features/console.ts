@@ -2,34 +2,54 @@
 // printk prefixes taken off — timestamp "[  12.345678]", caller id
 // "[ T123]"/"[  C1]" — kept aside, and control bytes dropped. The caller id
 // lets a report be followed through output that other CPUs interleave.
+//
+// Reports also arrive pasted from mail and terminals, and symbolized. Before
+// the lines are read, the damage those do is undone (features/repair.ts:
+// mixed CR/LF, "> " quoting, lines a mailer wrapped), and symbolized frames
+// (features/symbolized.ts: "func+0x1/0x2 file.c:12", "func file.c:3
+// [inline]", decode_stacktrace.sh's "func (file.c:12)") are read back into
+// the raw form the kernel printed, their source locations kept on the line.
+
+import { repairText } from './repair.js';
+import { unsymbolize, type LineSource } from './symbolized.js';
 
 export interface ConsoleLine {
-  /** Text without the printk prefixes. */
+  /** Text without the printk prefixes (and without symbolizer additions). */
   text: string;
   /** "T123" / "C1" when the kernel printed caller ids, else null. */
   ctx: string | null;
   /** Had a printk timestamp. */
   kernel: boolean;
-  /** Index in the original text. */
+  /** Position in the list splitConsole returned (lines a symbolizer added are not in it). */
   index: number;
+  /** Where a symbolizer placed this line's frame in the source, and the frames inlined into it. */
+  src?: LineSource;
 }
 
 const PREFIX = /^(?:<\d+>)?\[\s*\d+\.\d+\](?:\[\s*([TC]\d+)\])?\s?/;
+/** A caller id without a timestamp (printk.time=0 with caller ids on). */
+const CTX_ONLY = /^\[\s*([TC]\d+)\]\s/;
 
 export function splitConsole(text: string): ConsoleLine[] {
   const out: ConsoleLine[] = [];
-  const raw = text.split('\n');
+  const raw = repairText(text);
   for (let i = 0; i < raw.length; i++) {
     // eslint-disable-next-line no-control-regex
-    let l = raw[i]!.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
+    let l = raw[i]!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
     // A kernel line may start after user output on the same console line ("/ # [   17.8] INFO: ...").
     const mid = /\[\s*\d+\.\d{6}\](?:\[\s*[TC]\d+\])?\s/.exec(l);
     if (mid && mid.index > 0 && !PREFIX.test(l)) l = l.slice(mid.index);
     const m = PREFIX.exec(l);
     if (m) out.push({ text: l.slice(m[0].length), ctx: m[1] ?? null, kernel: true, index: i });
-    else out.push({ text: l, ctx: null, kernel: false, index: i });
+    else {
+      const c = CTX_ONLY.exec(l);
+      if (c) out.push({ text: l.slice(c[0].length), ctx: c[1]!, kernel: true, index: i });
+      else out.push({ text: l, ctx: null, kernel: false, index: i });
+    }
   }
-  return out;
+  const lines = unsymbolize(out);
+  for (let i = 0; i < lines.length; i++) lines[i]!.index = i;
+  return lines;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Program } from '../src/kernel/program.js';
 import { panicTask } from '../src/helpers/panic.js';
 import { backtrace } from '../src/helpers/stack.js';
 import { frameName } from './trace.js';
+import type { LineSource } from './symbolized.js';
 
 export interface PanicPart {
   /** Crash class: bug, oops, page-fault, null-deref, warning, soft-lockup, hard-lockup, hung-task, rcu-stall, oom, list-corruption, divide-error, kasan, ubsan, kfence, lockdep, double-fault, sysrq, panic, ... */
@@ -22,8 +23,16 @@ export interface PanicPart {
   oops: string | null;
   /** Text after "Kernel panic - not syncing: ", null when the kernel did not panic by message (oops straight to kdump). */
   message: string | null;
-  /** Normalized frames of the report's stack, innermost first, with boundary markers. */
+  /** Normalized frames of the report's stack, innermost first, with boundary markers (at most 48). */
   frames: string[];
+  /** The stack had more frames than `frames` holds. */
+  framesTruncated: boolean;
+  /**
+   * Where a symbolized report placed each frame (same order as `frames`; null for markers
+   * and frames it did not symbolize), with the functions inlined into it. Null when the text
+   * carried no symbolization: a raw and a symbolized report of one crash differ only here.
+   */
+  sources: Array<LineSource | null> | null;
   /** The first frame that is not generic machinery: the function that names the crash. */
   guilty: string | null;
   /** The module of the guilty frame, null for vmlinux. */
@@ -84,7 +93,7 @@ export function panicFromLines(lines: ConsoleLine[]): PanicPart {
   const message = panicMessage(texts);
   if (!r.title) {
     return {
-      kind: null, title: null, oops: null, message, frames: [], guilty: null, guiltyModule: null, modules: [],
+      kind: null, title: null, oops: null, message, frames: [], framesTruncated: false, sources: null, guilty: null, guiltyModule: null, modules: [],
       cpu: null, pid: null, comm: null, followups: [], corrupted: false, corruptedReason: null,
     };
   }
@@ -92,6 +101,7 @@ export function panicFromLines(lines: ConsoleLine[]): PanicPart {
   // follow a second header ("kernel BUG at" is followed by "invalid opcode:" and the trace).
   const trace = readTrace(r.report.map((l) => l.text), 0, { window: 200 });
   const frames = trace.frames;
+  const srcs = trace.at.map((i) => (i >= 0 ? r.report[i]?.src ?? null : null));
   const guilty = pickGuilty(frames, r.frame, ex);
   const who = panicCaller(texts, r.start);
   const followups: string[] = [];
@@ -108,6 +118,8 @@ export function panicFromLines(lines: ConsoleLine[]): PanicPart {
     oops: normalizeTitle(r.report[0]?.text.slice(r.report[0].text.search(/\S/)) ?? ''),
     message,
     frames,
+    framesTruncated: trace.truncated,
+    sources: srcs.some((x) => x !== null) ? srcs : null,
     guilty: guilty ? frameFunction(guilty) : null,
     guiltyModule: guilty ? frameModule(guilty) : null,
     modules: [...new Set(frames.map(frameModule).filter((m): m is string => !!m))].sort(),
@@ -202,7 +214,7 @@ export function panicFromStack(prog: Program): PanicPart | null {
   }
   const guilty = pickGuilty(kept, null, titles());
   return {
-    kind: null, title: null, oops: null, message: null, frames: kept,
+    kind: null, title: null, oops: null, message: null, frames: kept, framesTruncated: kept.length >= 48 && raw.length - start > 48, sources: null,
     guilty: guilty ? frameFunction(guilty) : null, guiltyModule: guilty ? frameModule(guilty) : null,
     modules: [...new Set(kept.map(frameModule).filter((m): m is string => !!m))].sort(),
     cpu: bt.cpu, pid: bt.pid, comm: bt.comm, followups: [],

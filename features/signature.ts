@@ -20,7 +20,7 @@ import { extractCgroup, type CgroupPart } from './cgroup.js';
 import { extractTaint, type TaintPart } from './taint.js';
 import { extractCpu, type CpuPart } from './cpu.js';
 
-export const SIGNATURE_VERSION = 1;
+export const SIGNATURE_VERSION = 2;
 
 export interface SignatureSource {
   kind: 'vmcore' | 'console';

@@ -9,6 +9,8 @@
 
 import { dataJson } from '../src/util/datafile.js';
 import { splitConsole, type ConsoleLine } from './console.js';
+import { isGenericFrame } from './generic.js';
+import { foldSuffix } from './trace.js';
 
 interface StackSpec {
   /** Patterns found in order; {{FUNC}} captures are candidate frames; "{{STACK}}" reads a call trace. */
@@ -21,6 +23,8 @@ interface StackSpec {
   skip?: string[];
   /** 'stall' (soft lockups, RCU stalls) or 'hang' (hung tasks) choose differently from the default. */
   extractor?: 'stall' | 'hang';
+  /** A frame listed in frames.json warningCompound is named with its caller ("submit_rx_urb/usb_submit_urb"). */
+  compound?: boolean;
 }
 
 interface Format {
@@ -43,7 +47,6 @@ interface Oops {
 }
 
 interface FramesData {
-  skip: string[];
   syscallPrefixes: string[];
   stallSkip: string[];
   stallSelfNaming: string[];
@@ -93,17 +96,18 @@ const RIP_RES = [
   /^NIP \[[0-9a-f]+\] ([A-Za-z0-9_.]+)\+0x/,
   /^epc\s*: ([A-Za-z0-9_.]+)\+0x/,
 ];
+/** Interrupt boundaries parseStack keeps in its frame list (the stall rule reads them). */
+const STACK_MARKERS = new Set(['<IRQ>', '</IRQ>', '<NMI>', '</NMI>', '<SOFTIRQ>', '</SOFTIRQ>']);
 const STACK_END = /^(---\[ end |Kernel panic|Kernel Offset|Rebooting in|Dumping ftrace|Modules linked in|Showing all locks|NMI backtrace|Sending NMI|=====|-----|The buggy address|Memory state|Allocated by|Freed by|INFO: |BUG: |WARNING: |irq event stamp|Disabling lock debugging|ODEBUG|Object at|Last potentially|Second to last|other info that might help)/;
 
 function funcName(raw: string): string {
-  // "foo.isra.3", "foo.cold", "foo.constprop.0" are foo.
-  return raw.replace(/^\./, '').split('.')[0]!;
+  // "foo.isra.3", "foo.cold", "foo.constprop.0" are foo; mangled names are demangled.
+  return foldSuffix(raw.replace(/^\./, ''));
 }
 
 export class TitleExtractor {
   private oopses: Array<Oops & { headerRe: RegExp; suppressRe: RegExp[]; formatsRe: Array<Format & { re: RegExp }> }>;
   private frames: FramesData;
-  private skipRe: RegExp;
   private stallSkipRe: RegExp;
   private stallSelfRe: RegExp;
   private stallAnchorRe: RegExp;
@@ -120,7 +124,6 @@ export class TitleExtractor {
       formatsRe: o.formats.map((f) => ({ ...f, re: new RegExp('^' + expand(f.title)) })),
     }));
     this.frames = dataJson<FramesData>('features/data/frames.json');
-    this.skipRe = new RegExp(this.frames.skip.join('|'));
     this.stallSkipRe = new RegExp(this.frames.stallSkip.join('|') || '^$');
     this.stallSelfRe = new RegExp(this.frames.stallSelfNaming.join('|') || '^$');
     this.stallAnchorRe = new RegExp(this.frames.stallAnchors.join('|'));
@@ -200,7 +203,7 @@ export class TitleExtractor {
 
   /** Is this function one of the generic ones that never name a crash? */
   isGeneric(fn: string): boolean {
-    return this.skipRe.test(fn);
+    return isGenericFrame(fn);
   }
 
   private build(f: Format & { re: RegExp }, tm: RegExpExecArray, body: string, report: ConsoleLine[], start: number): Omit<TitleResult, 'ownLength'> {
@@ -212,7 +215,7 @@ export class TitleExtractor {
       frame = r.frame;
       if (!frame) corruptedReason ??= r.why ?? 'no usable stack frame';
       // A report with no call trace at all cannot be trusted, even when a frame was named.
-      else if (!this.parseStack(body, 0).length) corruptedReason ??= 'the report has no stack trace';
+      else if (!this.parseStack(body, 0).some((f) => !STACK_MARKERS.has(f))) corruptedReason ??= 'the report has no stack trace';
     }
     const fmt = needsFrame && !frame && f.fmtCorrupted ? f.fmtCorrupted : f.fmt;
     let title = fmt.replace(/\$(\d)/g, (_, n: string) => funcOrText(tm[Number(n)] ?? ''));
@@ -235,7 +238,7 @@ export class TitleExtractor {
       for (const part of parts) {
         if (part === '{{STACK}}') {
           const frames = this.parseStack(body, pos);
-          if (frames.length) sawStack = true;
+          if (frames.some((f) => !STACK_MARKERS.has(f))) sawStack = true;
           candidates.push(...frames);
           break;
         }
@@ -259,16 +262,16 @@ export class TitleExtractor {
       return candidates;
     };
     const extra = spec.skip?.length ? new RegExp(spec.skip.join('|')) : null;
-    const skip = (fr: string) => this.skipRe.test(fr) || (extra?.test(fr) ?? false);
+    const skip = (fr: string) => isGenericFrame(fr) || (extra?.test(fr) ?? false);
     for (const parts of [spec.parts, spec.parts2, spec.parts3].filter(Boolean) as string[][]) {
-      const frames = collect(parts);
-      const fr = frames.length ? this.choose(frames, spec.extractor, skip) : null;
+      const frames = collect(parts).filter((f) => !STACK_MARKERS.has(f));
+      const fr = frames.length ? this.choose(frames, spec.extractor, skip, !!spec.compound) : null;
       if (fr) return { frame: fr, sawStack: sawStack || parts.every((p) => p !== '{{STACK}}') };
     }
     return { frame: null, why: sawStack ? 'no frame left after skipping generic functions' : 'no stack trace in the report', sawStack };
   }
 
-  private choose(frames: string[], extractor: StackSpec['extractor'], skip: (f: string) => boolean): string | null {
+  private choose(frames: string[], extractor: StackSpec['extractor'], skip: (f: string) => boolean, compound = false): string | null {
     if (extractor === 'stall') {
       // The frame just above the first dispatcher (syscall entry, VFS, socket, netlink, timer or
       // softirq dispatch ...) says which entry point the looping code was reached from; when the
@@ -296,7 +299,7 @@ export class TitleExtractor {
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
       // Warnings in a few shared helpers are named with their caller too ("submit_rx_urb/usb_submit_urb").
-      if (this.frames.warningCompound.includes(f)) return `${frames.slice(i + 1).find((x) => !skip(x)) ?? 'corrupted'}/${f}`;
+      if (compound && this.frames.warningCompound.includes(f)) return `${frames.slice(i + 1).find((x) => !skip(x)) ?? 'corrupted'}/${f}`;
       if (!skip(f)) return f;
     }
     return null;
@@ -325,6 +328,11 @@ export class TitleExtractor {
         if (arm?.[2] && !/^0x[0-9a-f]+$/i.test(arm[2])) frames.push(funcName(arm[2]));
         started = true;
         gap = 0;
+        continue;
+      }
+      const bound = /^\s*(<\/?(?:IRQ|NMI|SOFTIRQ)>)\s*$/.exec(l);
+      if (bound) {
+        frames.push(bound[1]!);
         continue;
       }
       // powerpc: "--- interrupt: 700 at func+0x2c/0x70" is the frame that trapped.
