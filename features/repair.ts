@@ -49,14 +49,16 @@ const CONTINUATION = /^(?:[A-Za-z0-9_\-./+]*[A-Za-z0-9_\-]\.(?:c|h|S|rs):-?\d+|\
 const STAMP = /^\[\s*\d+\.\d+\]/;
 
 /**
- * The width the text was wrapped at, or null when it was not wrapped: no
- * line is wider than 100 columns, and at least one line that cannot stand
- * alone follows a line its first word did not fit on (in a timestamped log,
- * a line without a timestamp after a full one counts too).
+ * The width the text was wrapped at, or null when it was not wrapped: 98 %
+ * of the lines fit in at most 100 columns (a mailer leaves a word longer
+ * than the line alone), and at least one line that cannot stand alone
+ * follows a line its first word did not fit on (in a timestamped log, a line
+ * without a timestamp after a full one counts too).
  */
 export function wrapWidth(lines: string[]): number | null {
-  let w = 0;
-  for (const l of lines) w = Math.max(w, l.length);
+  const lens = lines.filter((l) => l.trim() !== '').map((l) => l.length).sort((a, b) => a - b);
+  if (lens.length < 3) return null;
+  const w = lens[Math.min(lens.length - 1, Math.ceil(lens.length * 0.98) - 1)]!;
   if (w < 60 || w > 100) return null;
   const stamped = isStamped(lines);
   for (let i = 1; i < lines.length; i++) {
@@ -83,16 +85,18 @@ function unwrap(lines: string[]): string[] {
   if (w === null) return lines;
   const stamped = isStamped(lines);
   const out: string[] = [];
+  let prev: string | null = null; // the previous physical line: what the wrapper saw
   for (const l of lines) {
-    const prev = out.length ? out[out.length - 1]! : null;
     // In a timestamped log every kernel line has its stamp; elsewhere a continuation has no
     // indentation (frames have) and does not start the way kernel lines start.
     const own = stamped ? STAMP.test(l) : /^\s/.test(l) || (LINE_START.test(l) && !CONTINUATION.test(l));
-    if (prev !== null && prev.trim() !== '' && l.trim() !== '' && !own && couldNotFit(prev, l, w)) {
-      out[out.length - 1] = `${prev} ${l.trimStart()}`;
-      continue;
-    }
-    out.push(l);
+    // A line that could stand alone joins only a full line (a greedy wrapper fills lines to
+    // within a word of the width); a line that cannot (a bare source location) joins any.
+    const full = prev !== null && (prev.length >= w - 15 || CONTINUATION.test(l));
+    if (prev !== null && prev.trim() !== '' && l.trim() !== '' && !own && full && couldNotFit(prev, l, w)) {
+      out[out.length - 1] = `${out[out.length - 1]} ${l.trimStart()}`;
+    } else out.push(l);
+    prev = l;
   }
   return out;
 }

@@ -38,7 +38,7 @@ const SRC = String.raw`[A-Za-z0-9_\-./+]*[A-Za-z0-9_\-]\.(?:c|h|S|s|rs|cc|cpp|hp
 /** A symbolizer-inserted inline line: "<prefix>func path/file.c:12 [inline]". */
 const INLINE_LINE = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\]\s*$`);
 /** "func+0x1/0x2 [mod] path/file.c:12" (syzbot): the location after the raw frame. */
-const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?) (${SRC})(?= |$)`);
+const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?)((?: ${SRC})+)(?=[ ,;)]|$)`);
 /** decode_stacktrace.sh: "<prefix>func (a.h:1 b.c:2) [mod]" — offsets replaced by the locations, inlined ones first. */
 const PAREN_FRAME = new RegExp(String.raw`^(\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)?(?:\? )?|.*?(?:RIP: [0-9a-f]{4}:|IP: |pc : |lr : |PC is at |LR is at ))([A-Za-z_][A-Za-z0-9_.$]*) \(((?:${SRC} ?)+)\)((?: \[[A-Za-z0-9_\-]+\])?)\s*$`);
 
@@ -65,7 +65,9 @@ export function unsymbolize(lines: ConsoleLine[]): ConsoleLine[] {
     }
     const a = AFTER_FRAME.exec(l.text);
     if (a) {
-      out.push({ ...l, text: l.text.slice(0, a.index) + a[1] + l.text.slice(a.index + a[0].length), src: { ...parseLoc(a[2]!), inline: pending } });
+      // Some reports went through a symbolizer twice ("a.c:12 a.c:12"): the last location is the frame's.
+      const locs = a[2]!.trim().split(/\s+/);
+      out.push({ ...l, text: l.text.slice(0, a.index) + a[1] + l.text.slice(a.index + a[0].length), src: { ...parseLoc(locs[locs.length - 1]!), inline: pending } });
       pending = [];
       continue;
     }
