@@ -135,6 +135,15 @@ function family<T>(problems: Problems, name: string, f: () => T): T | null {
  * hashed as stored); `prog` reads it.
  */
 export function signatureFromDump(prog: Program, file: string): Signature {
+  return signatureAndLogFromDump(prog, file).signature;
+}
+
+/**
+ * The signature of a vmcore and the kernel log it read its panic part from
+ * (console text): a store keeps the text so that new title and frame rules
+ * can re-derive the panic part without the dump.
+ */
+export function signatureAndLogFromDump(prog: Program, file: string): { signature: Signature; logText: string | null } {
   const problems = new Problems();
   const text = family(problems, 'panic', () => dumpLogText(prog, problems));
   let panic = text === null ? null : family(problems, 'panic', () => panicFromText(text));
@@ -166,7 +175,7 @@ export function signatureFromDump(prog: Program, file: string): Signature {
     problems: dedupeProblems(problems.list),
   };
   validateSignature(sig);
-  return sig;
+  return { signature: sig, logText: text };
 }
 
 /** The signature of a console log (dmesg, serial console): the panic family only; the machine-state families are null. */

@@ -10,6 +10,7 @@ import type { Program, ProgramOptions } from '../kernel/program.js';
 import { toJson } from '../util/json.js';
 import { materialize } from '../util/zst.js';
 import type { LockKind } from '../helpers/locks.js';
+import { addSimilarityCommands } from './similarity.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -326,6 +327,8 @@ export function buildCli(): Command {
       prog?.close();
     });
 
+  addSimilarityCommands(program, { g, fail, progress: progressLine });
+
   const lab = program.command('lab').description('the lab: labelled real vmcores from real Debian kernels under QEMU');
   lab
     .command('build')
@@ -396,6 +399,12 @@ export function buildCli(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (vaat … | head) ends the output, not the process with a stack trace;
+  // what was committed stays committed.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   await buildCli().parseAsync(argv);
 }
 

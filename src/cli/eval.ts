@@ -1,0 +1,137 @@
+// `vaat eval --set <manifest>`: read a labelled set (dumps and/or console
+// logs), extract every signature (in worker threads, cached by file and rules
+// version), split it into a tuning and a test half by root cause, and run
+// every matcher through the protocols (src/similarity/eval/run.ts).
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadLabelled, type LabelledItem } from '../../datasets/labelled.js';
+import type { Signature } from '../../features/signature.js';
+import { vectorize } from '../../features/vector.js';
+import { rulesVersion } from '../../features/rules.js';
+import { viewOf } from '../similarity/view.js';
+import { rarityFrames } from '../similarity/engine.js';
+import type { EvalItem, Matcher } from '../similarity/eval/types.js';
+import { engineMatcher } from '../similarity/eval/matchers/engine.js';
+import { titleMatcher, syzbotTitleMatcher } from '../similarity/eval/matchers/title.js';
+import { sysomMatcher } from '../similarity/eval/matchers/sysom.js';
+import { fafMatcher } from '../similarity/eval/matchers/faf.js';
+import { fastMatcher } from '../similarity/eval/matchers/fast.js';
+import type { FrameStats } from '../similarity/frames.js';
+import { runPool } from '../report/pool.js';
+import { extract, type ExtractJob, type ExtractResult } from '../report/extract.js';
+
+export interface LoadedSet {
+  items: EvalItem[];
+  failed: Array<{ id: string; error: string }>;
+  splitBy: 'manifest' | 'label';
+}
+
+function cacheKey(it: LabelledItem): string {
+  const st = fs.statSync(it.path);
+  return crypto.createHash('sha1').update(`${path.resolve(it.path)}|${st.size}|${Math.floor(st.mtimeMs)}|${it.kind}|${rulesVersion()}`).digest('hex');
+}
+
+/** The half of a root cause: the manifest's split when it keeps every root cause on one side, else a hash of the label. */
+export function splitItems(items: LabelledItem[]): { of: (it: LabelledItem) => 'tune' | 'test'; by: 'manifest' | 'label' } {
+  const norm = (s: string | null) => (s === null ? null : /^(tune|train|dev)$/i.test(s) ? 'tune' : /^test$/i.test(s) ? 'test' : null);
+  const seen = new Map<string, string | null>();
+  let consistent = items.every((it) => norm(it.split) !== null);
+  for (const it of items) {
+    const s = norm(it.split);
+    if (seen.has(it.label) && seen.get(it.label) !== s) consistent = false;
+    seen.set(it.label, s);
+  }
+  if (consistent) return { of: (it) => norm(it.split) as 'tune' | 'test', by: 'manifest' };
+  return { of: (it) => (crypto.createHash('sha256').update(it.label).digest()[0]! & 1 ? 'test' : 'tune'), by: 'label' };
+}
+
+export async function loadEvalSet(input: string, opts: { jobs: number; cache?: string | null; progress?: (done: number, total: number, name: string) => void }): Promise<LoadedSet> {
+  const labelled = loadLabelled(input);
+  const cacheDir = opts.cache === null ? null : opts.cache ?? path.join(os.tmpdir(), 'vaat-eval-cache');
+  if (cacheDir) fs.mkdirSync(cacheDir, { recursive: true });
+  const sigs: Array<Signature | null> = new Array(labelled.length).fill(null);
+  const failed: LoadedSet['failed'] = [];
+  const todo: number[] = [];
+  for (const [i, it] of labelled.entries()) {
+    if (!fs.existsSync(it.path)) {
+      failed.push({ id: it.id, error: `${it.path}: no such file` });
+      continue;
+    }
+    const file = cacheDir ? path.join(cacheDir, `${cacheKey(it)}.json`) : null;
+    if (file && fs.existsSync(file)) {
+      try {
+        sigs[i] = JSON.parse(fs.readFileSync(file, 'utf8')) as Signature;
+        continue;
+      } catch {
+        /* unreadable cache entry: extract again */
+      }
+    }
+    todo.push(i);
+  }
+  let done = labelled.length - todo.length;
+  const store = (i: number, r: ExtractResult) => {
+    done++;
+    opts.progress?.(done, labelled.length, labelled[i]!.id);
+    if (!r.ok) {
+      failed.push({ id: labelled[i]!.id, error: r.error });
+      return;
+    }
+    sigs[i] = r.signature;
+    if (cacheDir) {
+      const file = path.join(cacheDir, `${cacheKey(labelled[i]!)}.json`);
+      fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(r.signature));
+      fs.renameSync(`${file}.${process.pid}`, file);
+    }
+  };
+  const jobOf = (i: number): ExtractJob => ({ path: labelled[i]!.path, as: labelled[i]!.kind === 'vmcore' ? 'dump' : 'log', program: {} });
+  const dumps = todo.filter((i) => labelled[i]!.kind === 'vmcore');
+  for (const i of todo.filter((x) => labelled[x]!.kind === 'log')) store(i, await extract(jobOf(i)));
+  if (dumps.length > 1 && opts.jobs > 1) {
+    await runPool<ExtractJob, ExtractResult>(new URL('../report/extract-worker.js', import.meta.url), dumps.map(jobOf), {
+      jobs: opts.jobs, timeoutS: 600,
+      failure: (_, reason) => ({ ok: false, error: reason, seconds: 0 }),
+      onResult: (k, r) => store(dumps[k]!, r),
+    });
+  } else for (const i of dumps) store(i, await extract(jobOf(i)));
+  const split = splitItems(labelled);
+  const items: EvalItem[] = [];
+  for (const [i, it] of labelled.entries()) {
+    const sig = sigs[i];
+    if (!sig) continue;
+    items.push({
+      idx: items.length, id: it.id, label: it.label, kind: it.kind, time: it.time, group: it.group, split: split.of(it),
+      sig, view: viewOf(sig), vector: vectorize(sig), extra: it.extra,
+    });
+  }
+  return { items, failed, splitBy: split.by };
+}
+
+/** Rarity of frames over the whole set (no labels involved: what a store holding every item would count). */
+export function setFrameStats(items: EvalItem[]): FrameStats {
+  const df = new Map<string, number>();
+  let n = 0;
+  for (const it of items) {
+    const fs_ = rarityFrames(it.view);
+    if (fs_.length) n++;
+    for (const f of fs_) df.set(f, (df.get(f) ?? 0) + 1);
+  }
+  return { n, df: (f) => df.get(f) ?? 0 };
+}
+
+/** Every matcher vaat eval compares, the engine first. */
+export function allMatchers(items: EvalItem[]): Matcher[] {
+  const frames = setFrameStats(items);
+  const list: Array<Matcher | null> = [
+    engineMatcher(items, frames, { name: 'engine (full signature)', about: 'HNSW top-50 candidates re-ranked by the explainable scorer over all six families' }),
+    engineMatcher(items, frames, { name: 'engine, panic family alone', about: 'the same, scoring and searching the panic family only', families: ['panic'] }),
+    titleMatcher(items),
+    syzbotTitleMatcher(items),
+    sysomMatcher(items),
+    fafMatcher(items),
+    fastMatcher(items, frames),
+  ];
+  return list.filter((m): m is Matcher => m !== null);
+}

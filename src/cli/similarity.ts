@@ -1,0 +1,342 @@
+// The similarity commands: ingest, match, issue, cluster, reindex, eval, and
+// the syzbot labelled-set writer. All take --json; the store is --store DIR,
+// else $VAAT_STORE, else ./vaat-store.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import type { Engine, IngestResult, MatchResult } from '../similarity/engine.js';
+import type { ProgramOptions } from '../kernel/program.js';
+import type { IssueStatus, Store } from '../similarity/store.js';
+
+interface Ctx {
+  g: (cmd: Command) => Record<string, unknown>;
+  fail: (what: string, e: unknown) => never;
+  progress: (done: number, total: number, text: string) => void;
+}
+
+const STATUSES: IssueStatus[] = ['open', 'fixed', 'closed', 'invalid', 'merged'];
+
+export function storeDir(o: Record<string, unknown>): string {
+  return (o.store as string | undefined) ?? process.env.VAAT_STORE ?? './vaat-store';
+}
+
+async function openEngine(o: Record<string, unknown>): Promise<Engine> {
+  const { openSqliteStore } = await import('../similarity/sqlite.js');
+  const { Engine } = await import('../similarity/engine.js');
+  const notice = (l: string) => console.error(`vaat: ${l}`);
+  const store = openSqliteStore(storeDir(o), { notice });
+  try {
+    return await Engine.open(store, { notice });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+async function openStore(o: Record<string, unknown>): Promise<Store> {
+  const { openSqliteStore } = await import('../similarity/sqlite.js');
+  return openSqliteStore(storeDir(o), { notice: (l) => console.error(`vaat: ${l}`) });
+}
+
+/** Inputs of ingest: dumps found in directories (every file with --logs), files as given (a file that is not a dump is a console log). */
+export async function ingestInputs(inputs: string[], logs: boolean): Promise<Array<{ path: string; name: string; as: 'dump' | 'log' }>> {
+  const { findDumps, looksLikeDump } = await import('../report/batch.js');
+  const out: Array<{ path: string; name: string; as: 'dump' | 'log' }> = [];
+  for (const input of inputs) {
+    const st = fs.statSync(input);
+    if (st.isDirectory()) for (const f of findDumps([input], logs ? () => true : looksLikeDump)) out.push({ path: f.path, name: f.name, as: logs ? 'log' : 'dump' });
+    else out.push({ path: input, name: input, as: logs || !looksLikeDump(input) ? 'log' : 'dump' });
+  }
+  return out;
+}
+
+const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+
+function ingestLine(r: IngestResult, width: number): string {
+  const issue = r.issue === null ? '-' : `#${r.issue}`;
+  const sc = r.score === null ? '-' : r.score.toFixed(3);
+  const extra = r.decision === 'uncertain' ? ` (opened #${r.opened} until a person decides)` : '';
+  const what = r.error ? `ERROR: ${r.error}` : `${r.title ?? ''}${extra}`;
+  return `${pad(r.input, width)}  ${r.decision.padEnd(10)} ${issue.padStart(6)}  ${sc.padStart(5)}  ${what}`;
+}
+
+export function renderMatch(m: MatchResult, t: { duplicate: number; new: number }): string {
+  const out = [`QUERY     ${m.query.name}  (${m.query.kind}${m.query.title ? `, ${m.query.title}` : ''})`];
+  if (!m.matches.length) out.push('MATCHES   none: the store holds no known issue near it');
+  const best = m.matches[0];
+  const verdict = !best || best.score < t.new ? 'new' : best.score >= t.duplicate ? `duplicate of #${best.issue}` : `uncertain (closest #${best.issue})`;
+  out.push(`DECISION  ${verdict}  (τ_dup ${t.duplicate}, τ_new ${t.new}; ${m.candidates} candidates re-ranked)`);
+  for (const x of m.matches) {
+    const fam = Object.entries(x.families).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v!.toFixed(2)}`).join('  ');
+    out.push(`#${String(x.issue).padEnd(5)} ${x.score.toFixed(3)}  ${x.title}${x.status !== 'open' ? `  [${x.status}]` : ''}`);
+    out.push(`        ${fam}   via signature ${x.signature.id} (${x.signature.name}${x.signature.release ? `, ${x.signature.release}` : ''})`);
+    for (const r of x.reasons.slice(0, 4)) out.push(`        - ${r}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function addSimilarityCommands(program: Command, ctx: Ctx): void {
+  const { g } = ctx;
+  // A declared never-returning function, so that the compiler follows control flow past it.
+  function fail(what: string, e: unknown): never {
+    return ctx.fail(what, e);
+  }
+  const storeOpt = (c: Command) => c.option('--store <dir>', 'the store directory (default $VAAT_STORE, else ./vaat-store)');
+
+  storeOpt(
+    program
+      .command('ingest')
+      .description('extract, store and decide: each input is a duplicate of a known issue, new (opens an issue), uncertain (kept for a person), same-dump (already stored) or failed')
+      .argument('<inputs...>', 'dumps, directories of dumps, console logs')
+      .option('--logs', 'every file (and every file under a directory) is a console log')
+      .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)')
+      .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
+      .option('--json', 'one JSON object per input: {input, signature, decision, issue, score, families, error}'),
+  ).action(async (inputs: string[], _o, cmd: Command) => {
+    const o = g(cmd);
+    let engine: Engine;
+    let list: Array<{ path: string; name: string; as: 'dump' | 'log' }>;
+    try {
+      list = await ingestInputs(inputs, !!o.logs);
+      engine = await openEngine(o);
+    } catch (e) {
+      fail('ingest', e);
+    }
+    const { extract } = await import('../report/extract.js');
+    const { runPool } = await import('../report/pool.js');
+    const program_: ProgramOptions = { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded };
+    const jobs = Math.max(1, Math.min(o.jobs ? Number(o.jobs) : os.availableParallelism(), list.length));
+    const counts: Record<string, number> = { duplicate: 0, new: 0, uncertain: 0, 'same-dump': 0, failed: 0 };
+    const width = Math.min(48, Math.max(5, ...list.map((x) => x.name.length)));
+    const t0 = Date.now();
+    if (!o.json) process.stdout.write(`${pad('INPUT', width)}  DECISION    ISSUE  SCORE  TITLE\n`);
+    let done = 0;
+    const emit = async (i: number, r: { ok: true; signature: import('../../features/signature.js').Signature; logText: string | null } | { ok: false; error: string }) => {
+      const input = list[i]!.path;
+      let res: IngestResult;
+      const shown = (x: IngestResult) => ({ ...x, input: o.json ? x.input : list[i]!.name });
+      try {
+        res = r.ok ? await engine.ingest(r.signature, { path: input, logText: r.logText }) : await engine.failed(input, r.error);
+      } catch (e) {
+        const err = e as Error;
+        if (err.name === 'StoreError') fail('ingest', e);
+        res = await engine.failed(input, (err.message ?? String(e)).split('\n')[0]!);
+      }
+      counts[res.decision] = (counts[res.decision] ?? 0) + 1;
+      done++;
+      if (process.stderr.isTTY && list.length > 1) ctx.progress(done, list.length, `${path.basename(input)} ${res.decision}`);
+      process.stdout.write(o.json ? JSON.stringify(res) + '\n' : ingestLine(shown(res), width) + '\n');
+    };
+    try {
+      const job = (i: number) => ({ path: list[i]!.path, as: list[i]!.as, program: program_ });
+      if (jobs <= 1 || list.length <= 1) for (let i = 0; i < list.length; i++) await emit(i, await extract(job(i)));
+      else {
+        await runPool(new URL('../report/extract-worker.js', import.meta.url), list.map((_, i) => job(i)), {
+          jobs, timeoutS: Number(o.timeout),
+          failure: (_, reason) => ({ ok: false as const, error: reason, seconds: 0 }),
+          onResult: (i, r) => emit(i, r),
+        });
+      }
+      const n = await engine.store.count();
+      const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
+      await engine.close();
+      if (!o.json) {
+        process.stdout.write(`\n${list.length} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${counts.duplicate} duplicate, ${counts.new} new, ${counts.uncertain} uncertain, ${counts['same-dump']} same-dump, ${counts.failed} failed; store ${storeDir(o)}: ${n} signatures, ${issues} known issues\n`);
+      }
+    } catch (e) {
+      fail('ingest', e);
+    }
+    if (counts.failed) process.exitCode = 2;
+  });
+
+  storeOpt(
+    program
+      .command('match')
+      .description('the known issues closest to a dump or console log, with the score\'s per-family breakdown and reasons; stores nothing')
+      .argument('[dump]', 'a vmcore')
+      .option('--log <file>', 'a console log (dmesg, serial console, a pasted report) instead of a dump')
+      .option('-k <n>', 'how many issues', '5')
+      .option('--json', 'print {query, matches: [{issue, title, score, families, reasons, signature}]}'),
+  ).action(async (dump: string | undefined, _o, cmd: Command) => {
+    const o = g(cmd);
+    const file = (o.log as string | undefined) ?? dump;
+    if (!file) fail('match', new Error('give a dump or --log <file>'));
+    const { extract } = await import('../report/extract.js');
+    const r = await extract({ path: file, as: o.log ? 'log' : 'dump', program: { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded } });
+    if (!r.ok) fail(file, new Error(r.error));
+    let engine: Engine;
+    try {
+      engine = await openEngine(o);
+    } catch (e) {
+      fail('match', e);
+    }
+    const m = await engine.match(r.signature, { k: Number(o.k) });
+    const t = await engine.thresholds();
+    await engine.store.close();
+    process.stdout.write(o.json ? JSON.stringify({ ...m, thresholds: t }, null, 2) + '\n' : renderMatch(m, t));
+  });
+
+  const issue = program.command('issue').description('known issues: list, show, and the corrections a person makes (label, merge, split, note, link, status, title)');
+  const withStore = (c: Command) => storeOpt(c).option('--json', 'print the data as JSON');
+  const num = (s: string, what: string) => {
+    if (!/^\d+$/.test(s)) fail('issue', new Error(`${what} must be a number: ${s}`));
+    return Number(s);
+  };
+  const run = (f: (store: Store, o: Record<string, unknown>) => Promise<unknown>) => async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const o = g(cmd);
+    let store: Store;
+    try {
+      store = await openStore(o);
+    } catch (e) {
+      fail('issue', e);
+    }
+    try {
+      const out = await f(store, o);
+      if (typeof out === 'string') process.stdout.write(out);
+      else if (out !== undefined) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    } catch (e) {
+      fail('issue', e);
+    } finally {
+      await store.close();
+    }
+  };
+  const ops = () => import('../similarity/issues.js');
+
+  withStore(issue.command('list').description('every known issue: size, status, first/last seen, kernels, title').option('--status <s>', `only these statuses (${STATUSES.join(',')})`).option('--uncertain', 'the uncertain decisions still waiting for a person'))
+    .action(run(async (store, o) => (await ops()).listIssues(store, { status: o.status as string | undefined, uncertain: !!o.uncertain, json: !!o.json })));
+  withStore(issue.command('show').argument('<id>').description('an issue: its notes, links and every member with who decided and the score'))
+    .action((id: string, ...rest: unknown[]) => run(async (store, o) => (await ops()).showIssue(store, num(id, 'issue'), !!o.json))(...rest));
+  withStore(issue.command('label').argument('<signature>', 'signature id or hash prefix').argument('<issue>').description('put a signature in an issue (a person\'s decision: kept across reindexing)'))
+    .action((sig: string, id: string, ...rest: unknown[]) => run(async (store) => (await ops()).labelSignature(store, sig, num(id, 'issue')))(...rest));
+  withStore(issue.command('merge').argument('<into>').argument('<from>').description('move every member of <from> into <into>; <from> is marked merged'))
+    .action((a: string, b: string, ...rest: unknown[]) => run(async (store) => (await ops()).mergeIssues(store, num(a, 'issue'), num(b, 'issue')))(...rest));
+  withStore(issue.command('split').argument('<issue>').argument('<signatures...>').description('move these signatures out of an issue into a new one'))
+    .action((id: string, sigs: string[], ...rest: unknown[]) => run(async (store) => (await ops()).splitIssue(store, num(id, 'issue'), sigs))(...rest));
+  withStore(issue.command('note').argument('<id>').argument('<text...>').description('append a note (a line of free text) to an issue'))
+    .action((id: string, text: string[], ...rest: unknown[]) => run(async (store) => (await ops()).noteIssue(store, num(id, 'issue'), text.join(' ')))(...rest));
+  withStore(issue.command('link').argument('<id>').argument('<url>').option('--kind <kind>', 'bug, fix, report, …', 'bug').description('attach a link (bug URL, fix commit) to an issue'))
+    .action((id: string, url: string, ...rest: unknown[]) => run(async (store, o) => (await ops()).linkIssue(store, num(id, 'issue'), String(o.kind), url))(...rest));
+  withStore(issue.command('status').argument('<id>').argument('<status>', STATUSES.filter((s) => s !== 'merged').join('|')).description('set an issue\'s status'))
+    .action((id: string, st: string, ...rest: unknown[]) => run(async (store) => (await ops()).setStatus(store, num(id, 'issue'), st))(...rest));
+  withStore(issue.command('title').argument('<id>').argument('<title...>').description('rename an issue'))
+    .action((id: string, t: string[], ...rest: unknown[]) => run(async (store) => (await ops()).retitle(store, num(id, 'issue'), t.join(' ')))(...rest));
+
+  storeOpt(
+    program
+      .command('cluster')
+      .description('root-cause clusters over every stored signature: average linkage over the HNSW k-nearest-neighbour graph, exact scores')
+      .option('--threshold <t>', 'cut (0..1; default: the store\'s calibrated value, else 0.6)')
+      .option('-k <n>', 'neighbours per signature', '10')
+      .option('--json', 'print the clusters as JSON'),
+  ).action(async (_o, cmd: Command) => {
+    const o = g(cmd);
+    let engine: Engine;
+    try {
+      engine = await openEngine(o);
+    } catch (e) {
+      fail('cluster', e);
+    }
+    const { clusterStore } = await import('../similarity/cluster.js');
+    const { renderClusters } = await import('../similarity/issues.js');
+    const threshold = o.threshold !== undefined ? Number(o.threshold) : ((await engine.store.config<number>('clusterThreshold')) ?? 0.6);
+    const r = await clusterStore(engine, { threshold, k: Number(o.k) });
+    await engine.store.close();
+    process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderClusters(r));
+  });
+
+  storeOpt(
+    program
+      .command('reindex')
+      .description('re-derive panic parts (current rules), vectors and the index from the stored documents and console text; report automatic memberships the new scores would move')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (_o, cmd: Command) => {
+    const o = g(cmd);
+    let store: Store;
+    try {
+      store = await openStore(o);
+    } catch (e) {
+      fail('reindex', e);
+    }
+    const { reindex } = await import('../similarity/reindex.js');
+    try {
+      const r = await reindex(store, { notice: (l) => console.error(`vaat: ${l}`) });
+      await store.close();
+      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else {
+        process.stdout.write(`${r.signatures} signatures: ${r.rederived} panic parts re-derived (${r.panicChanged} changed), ${r.revectorized} vectors recomputed, index rebuilt; ${r.humanKept} memberships set by a person kept\n`);
+        for (const w of r.wouldMove) process.stdout.write(`would move: signature ${w.signature} (${w.name}) from #${w.from} to ${w.to === null ? 'a new issue' : `#${w.to}`}${w.score !== null ? ` (score ${w.score})` : ''} — not applied; vaat issue label/split to apply\n`);
+      }
+    } catch (e) {
+      fail('reindex', e);
+    }
+  });
+
+  program
+    .command('eval')
+    .description('every matcher (engine, its panic family alone, title equality, SysOM key, ABRT/FAF, FaST-style) on a labelled set: ranking, duplicate-vs-new, clustering; fitted on the tuning half, reported on the test half')
+    .requiredOption('--set <manifest>', 'a labelled set: manifest.json (or its directory), or a tree of scenario dirs with meta.json')
+    .option('--protocol <list>', 'loo,leave-label-out,by-group,time (default: all the set supports)')
+    .option('--rankings <file>', 'write one JSON line per query of the engine: {query, candidates: [{id, score}], decision}')
+    .option('--rounds <n>', 'bootstrap rounds', '1000')
+    .option('-j, --jobs <n>', 'extraction worker threads for dumps')
+    .option('--no-cache', 'extract every signature again (default: cached in the temp directory by file and rules version)')
+    .option('--no-clustering', 'leave clustering out')
+    .option('--calibrate', 'write the engine\'s fitted thresholds into --store\'s config')
+    .option('--store <dir>', 'with --calibrate: the store to configure')
+    .option('--json', 'print the report as JSON')
+    .action(async (_o, cmd: Command) => {
+      const o = g(cmd);
+      const { loadEvalSet, allMatchers } = await import('./eval.js');
+      const { evaluate, PROTOCOLS } = await import('../similarity/eval/run.js');
+      const { renderEval } = await import('../similarity/eval/render.js');
+      let set;
+      try {
+        set = await loadEvalSet(String(o.set), {
+          jobs: o.jobs ? Number(o.jobs) : os.availableParallelism(), cache: o.cache === false ? null : undefined,
+          progress: process.stderr.isTTY ? (d, t, n) => ctx.progress(d, t, n) : undefined,
+        });
+      } catch (e) {
+        fail('eval', e);
+      }
+      for (const f of set.failed) console.error(`vaat: eval: ${f.id}: ${f.error}`);
+      const protocols = o.protocol ? String(o.protocol).split(',') : PROTOCOLS;
+      for (const p of protocols) if (!PROTOCOLS.includes(p as never)) fail('eval', new Error(`--protocol ${p}: one of ${PROTOCOLS.join(', ')}`));
+      const rankings = o.rankings ? fs.openSync(String(o.rankings), 'w') : null;
+      const report = evaluate(set.items, allMatchers(set.items), {
+        protocols: protocols as never, rounds: Number(o.rounds), clustering: o.clustering !== false,
+        rankings: rankings === null ? undefined : (line) => fs.writeSync(rankings, line + '\n'),
+        progress: process.stderr.isTTY ? (t) => process.stderr.write(`\r${t.padEnd(60)}`) : undefined,
+      });
+      if (rankings !== null) fs.closeSync(rankings);
+      if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(62) + '\r');
+      if (o.calibrate) {
+        const eng = report.matchers[0]!;
+        const store = await openStore(o);
+        await store.setConfig('thresholds', { duplicate: eng.thresholds.duplicate ?? 1, new: eng.thresholds.new ?? 0 });
+        if (eng.thresholds.cluster !== null) await store.setConfig('clusterThreshold', eng.thresholds.cluster);
+        await store.setConfig('calibration', { set: path.resolve(String(o.set)), at: new Date().toISOString(), thresholds: eng.thresholds });
+        await store.close();
+      }
+      process.stdout.write(o.json ? JSON.stringify({ set: String(o.set), splitBy: set.splitBy, failed: set.failed, ...report }, null, 2) + '\n' : renderEval(report, `${o.set} (halves by ${set.splitBy === 'manifest' ? 'the manifest\'s split' : 'root-cause hash'})`));
+    });
+
+  const dataset = program.command('dataset').description('labelled sets in the manifest format vaat eval reads');
+  dataset
+    .command('syzbot')
+    .description('write the syzbot root-cause corpus (reports.jsonl) as a labelled set: DIR/reports/<id>.txt and DIR/manifest.json (label = cluster, time = date, group = report|repro, split = tune|test by cluster)')
+    .argument('<reports.jsonl>')
+    .requiredOption('-o, --out <dir>', 'where to write')
+    .action(async (file: string, _o, cmd: Command) => {
+      const o = g(cmd);
+      const { writeSyzbotSet } = await import('../../datasets/syzbot.js');
+      try {
+        const r = writeSyzbotSet(file, String(o.out));
+        process.stdout.write(`${r.entries} reports in ${r.clusters} root-cause clusters written to ${o.out}/manifest.json\n`);
+      } catch (e) {
+        fail('dataset syzbot', e);
+      }
+    });
+}

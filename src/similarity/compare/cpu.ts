@@ -1,0 +1,24 @@
+// The cpu/TLB family: CPUs that saved no registers (did not answer the crash
+// NMI: hard-locked), how many were idle, lazy or stale TLB state, and what
+// the busy CPUs were running.
+
+import type { SignatureView } from '../view.js';
+import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
+
+export function compareCpu(a: SignatureView['cpu'], b: SignatureView['cpu'], ctx: CompareContext): FamilyScore {
+  if (!a || !b) return absent('CPU state not read on one side');
+  const agreed: string[] = [];
+  const differed: string[] = [];
+  const noRegs = Number(a.noRegisters > 0 === b.noRegisters > 0);
+  if (a.noRegisters > 0 && b.noRegisters > 0) agreed.push('CPUs that saved no registers on both sides');
+  else if (!noRegs) differed.push(`CPUs without saved registers: ${a.noRegisters} / ${b.noRegisters}`);
+  const fa = a.online ? a.idle / a.online : 0;
+  const fb = b.online ? b.idle / b.online : 0;
+  const idle = 1 - Math.abs(fa - fb);
+  const stale = Number(a.staleTlb > 0 === b.staleTlb > 0);
+  if (!stale) differed.push(`stale TLB on one side only`);
+  const busy = a.busy.length || b.busy.length ? jaccard(a.busy, b.busy) : null;
+  if (busy !== null && busy > 0) agreed.push(`busy CPUs ran ${a.busy.filter((x) => b.busy.includes(x)).join(',')}`);
+  const score = mix(ctx.params.cpu, { noRegs, idle, stale, busy });
+  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+}

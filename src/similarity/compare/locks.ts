@@ -1,0 +1,73 @@
+// The locks family: what the blocked tasks wait on and who holds it. The
+// same lock (by name and type; a lock in a heap object has no name, so only
+// its type counts), the holder's stack (aligned like panic stacks: the
+// blocking primitive a holder sleeps in is part of it), the holder's state,
+// who waits, what kinds of waits, and whether the holders form chains or a
+// deadlock cycle. Two dumps with no blocked task say nothing here.
+
+import { alignStacks } from '../frames.js';
+import type { SignatureView } from '../view.js';
+import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
+
+type Locks = NonNullable<SignatureView['locks']>;
+type Lock = Locks['locks'][number];
+
+const lockName = (l: Lock) => `${l.kind} ${l.name ?? '(heap lock)'}${l.module ? ` [${l.module}]` : ''}`;
+
+function lockSim(a: Lock, b: Lock): number {
+  if (a.kind !== b.kind) return 0;
+  if (a.name && b.name) return a.name === b.name ? 1 : 0.25;
+  return a.name === b.name ? 0.7 : 0.25;
+}
+
+export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'], ctx: CompareContext): FamilyScore {
+  if (!a || !b) return absent('lock state not read on one side');
+  if (!a.blocked && !b.blocked) return absent('no blocked task on either side');
+  if (!a.blocked || !b.blocked) return { score: 0, agreed: [], differed: [`blocked tasks on one side only (${a.blocked} / ${b.blocked})`] };
+  const agreed: string[] = [];
+  const differed: string[] = [];
+  // The most waited-on lock of each side, and its best counterpart on the other.
+  const la = a.locks[0];
+  const lb = b.locks[0];
+  let lock: number | null = null;
+  let holder: number | null = null;
+  let state: number | null = null;
+  let waiters: number | null = null;
+  if (la && lb) {
+    const best = (x: Lock, ys: Lock[]) => ys.reduce((m, y) => Math.max(m, lockSim(x, y)), 0);
+    lock = (best(la, b.locks) + best(lb, a.locks)) / 2;
+    if (lock >= 0.7) agreed.push(`same lock ${lockName(la)}`);
+    else differed.push(`locks differ: ${lockName(la)} / ${lockName(lb)}`);
+    if (la.holder && lb.holder) {
+      const al = alignStacks(la.holder.frames, lb.holder.frames, ctx.frames, ctx.params.align);
+      holder = la.holder.frames.length || lb.holder.frames.length ? al.similarity : null;
+      if (holder !== null) {
+        const s = `holder stacks: ${la.holder.frames.slice(0, 3).join(' < ') || '-'} / ${lb.holder.frames.slice(0, 3).join(' < ') || '-'}`;
+        (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${al.common.slice(0, 3).join(' < ')})` : s);
+      }
+      state = Number(la.holder.state === lb.holder.state);
+      if (!state) differed.push(`holder states differ: ${la.holder.state} / ${lb.holder.state}`);
+    } else if (la.holder || lb.holder) {
+      holder = 0;
+      differed.push('lock holder known on one side only');
+    }
+    waiters = jaccard(la.waiterComms, lb.waiterComms);
+    const ratio = Math.min(la.waiters, lb.waiters) / Math.max(la.waiters, lb.waiters);
+    waiters = (waiters + ratio) / 2;
+  } else if (la || lb) {
+    lock = 0;
+    differed.push('a contended lock on one side only');
+  }
+  const kindsA = Object.keys(a.waitKinds);
+  const kindsB = Object.keys(b.waitKinds);
+  const waitKinds = jaccard(kindsA, kindsB);
+  if (waitKinds < 1) differed.push(`waits differ: ${kindsA.join(',') || '-'} / ${kindsB.join(',') || '-'}`);
+  let chains: number | null = null;
+  if (a.chains.length || b.chains.length || a.deadlock || b.deadlock) {
+    chains = a.deadlock === b.deadlock ? (a.chains.length && b.chains.length ? 1 : 0.5) : 0;
+    if (a.deadlock && b.deadlock) agreed.push('a deadlock cycle on both sides');
+    else if (a.deadlock !== b.deadlock) differed.push('a deadlock cycle on one side only');
+  }
+  const score = mix(ctx.params.locks, { lock, holder, state, waiters, waitKinds, chains });
+  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+}

@@ -1,0 +1,37 @@
+// The panic family: the aligned stacks (position- and rarity-weighted), the
+// syzbot-style title, the guilty function and the crash kind. A title that
+// ends "in corrupted" names nothing. A component only one side has counts as
+// disagreement (a report with no stack is not "the same" as one with a
+// stack); only what neither side has is left out — else two reports that
+// share nothing but their crash kind would score 1.
+
+import { alignStacks } from '../frames.js';
+import type { SignatureView } from '../view.js';
+import { absent, mix, type CompareContext, type FamilyScore } from './types.js';
+
+export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'], ctx: CompareContext): FamilyScore {
+  if (!a || !b) return absent(!a && !b ? 'no crash report on either side' : 'no crash report on one side');
+  const agreed: string[] = [];
+  const differed: string[] = [];
+  const al = alignStacks(a.frames, b.frames, ctx.frames, ctx.params.align);
+  const stack = al.lengthA && al.lengthB ? al.similarity : al.lengthA || al.lengthB ? 0 : null;
+  if (stack !== null && al.lengthA && al.lengthB) {
+    const line = `${al.common.length} of ${Math.max(al.lengthA, al.lengthB)} significant frames align${al.common.length ? ` (${al.common.slice(0, 3).join(' < ')}${al.common.length > 3 ? ' …' : ''})` : ''}`;
+    (stack >= 0.5 ? agreed : differed).push(`panic stacks: ${line}`);
+  }
+  const usable = (t: string | null) => (t && !/ in corrupted$/.test(t) ? t : null);
+  const ta = usable(a.title);
+  const tb = usable(b.title);
+  const title = ta && tb ? Number(ta === tb) : ta || tb ? 0 : null;
+  if (title === 1) agreed.push(`same title "${ta}"`);
+  else if (title === 0) differed.push(`titles differ: "${ta}" / "${tb}"`);
+  const guilty = a.guilty && b.guilty ? Number(a.guilty === b.guilty) : a.guilty || b.guilty ? 0 : null;
+  if (guilty === 1 && title !== 1) agreed.push(`same guilty function ${a.guilty}`);
+  else if (guilty === 0 && title !== 0) differed.push(`guilty functions differ: ${a.guilty} / ${b.guilty}`);
+  const kind = a.kind && b.kind ? Number(a.kind === b.kind) : a.kind || b.kind ? 0 : null;
+  if (kind === 0) differed.push(`crash kinds differ: ${a.kind} / ${b.kind}`);
+  if (!al.lengthA !== !al.lengthB) differed.push('a stack on one side only');
+  if (stack === null && title === null) return absent('neither side has a stack or a title');
+  const score = mix(ctx.params.panic, { stack, title, guilty, kind });
+  return score === null ? absent('nothing to compare') : { score, agreed, differed };
+}

@@ -1,0 +1,32 @@
+// The runqueue family: how uneven the load was (max/mean nr_running, idle
+// CPUs while others were overloaded), who had been running longest without a
+// break, throttled groups, and what the panic CPU was running and queueing.
+
+import type { SignatureView } from '../view.js';
+import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
+
+export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['runqueue'], ctx: CompareContext): FamilyScore {
+  if (!a || !b) return absent('runqueues not read on one side');
+  const agreed: string[] = [];
+  const differed: string[] = [];
+  const ra = Math.max(a.ratio, 0.1);
+  const rb = Math.max(b.ratio, 0.1);
+  const imbalance = 1 - Math.min(1, Math.abs(Math.log(ra) - Math.log(rb)) / Math.log(4));
+  const overload = Number(a.idleWhileOverloaded === b.idleWhileOverloaded);
+  if (a.idleWhileOverloaded && b.idleWhileOverloaded) agreed.push('CPUs idle while others were overloaded, on both sides');
+  else if (!overload) differed.push('idle-while-overloaded on one side only');
+  // A task on its CPU for a second or more without a switch is a spinner, a hog or a starved queue's cause.
+  const la = a.longest && a.longest.seconds >= 1 ? a.longest.comm : null;
+  const lb = b.longest && b.longest.seconds >= 1 ? b.longest.comm : null;
+  let longest: number | null = null;
+  if (la || lb) {
+    longest = Number(la === lb);
+    (longest ? agreed : differed).push(longest ? `${la} ran longest without a switch on both sides` : `longest runners differ: ${la ?? '-'} / ${lb ?? '-'}`);
+  }
+  const throttled = a.throttled.length || b.throttled.length ? jaccard(a.throttled, b.throttled) : null;
+  if (throttled !== null) (throttled > 0 ? agreed : differed).push(`throttled groups: ${a.throttled.join(',') || '-'} / ${b.throttled.join(',') || '-'}`);
+  const curr = a.panicCurr && b.panicCurr ? Number(a.panicCurr === b.panicCurr) : null;
+  const queued = a.panicQueued.length || b.panicQueued.length ? jaccard(a.panicQueued, b.panicQueued) : null;
+  const score = mix(ctx.params.runqueue, { imbalance, overload, longest, throttled, curr, queued });
+  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+}

@@ -1,0 +1,59 @@
+// What a family comparison returns: a similarity in 0..1, or null when the
+// family says nothing about this pair (missing on a side — a console log has
+// no machine state — or empty on both: two dumps without blocked tasks agree,
+// but that is no evidence), and the concrete facts that agreed or differed.
+
+import type { FrameStats, AlignParams } from '../frames.js';
+
+export interface FamilyScore {
+  score: number | null;
+  agreed: string[];
+  differed: string[];
+  /** Why the family was left out, when score is null. */
+  why?: string;
+}
+
+/** Component weights of one family (renormalized over the components a pair has). */
+export type Components = Record<string, number>;
+
+export interface ScorerParams {
+  version: number;
+  families: Record<string, number>;
+  panic: Components;
+  locks: Components;
+  runqueue: Components;
+  cgroup: Components;
+  taint: Components;
+  cpu: Components;
+  kernel: Components;
+  align: AlignParams;
+}
+
+export interface CompareContext {
+  frames: FrameStats;
+  params: ScorerParams;
+}
+
+export const absent = (why: string): FamilyScore => ({ score: null, agreed: [], differed: [], why });
+
+/** Weighted mean of the components present (value not null). */
+export function mix(weights: Components, parts: Record<string, number | null>): number | null {
+  let sum = 0;
+  let w = 0;
+  for (const [k, v] of Object.entries(parts)) {
+    if (v === null || v === undefined) continue;
+    const wk = weights[k] ?? 0;
+    sum += wk * v;
+    w += wk;
+  }
+  return w > 0 ? sum / w : null;
+}
+
+export function jaccard(a: readonly string[], b: readonly string[]): number {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  if (!sa.size && !sb.size) return 1;
+  let inter = 0;
+  for (const x of sa) if (sb.has(x)) inter++;
+  return inter / (sa.size + sb.size - inter);
+}

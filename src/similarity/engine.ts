@@ -1,0 +1,266 @@
+// The similarity engine over a store: match a signature against the known
+// issues, ingest it (store, decide, open a new issue when it is new), and
+// re-derive everything when the rules or the vector layout change. HNSW
+// proposes candidates; the exact scorer decides (src/similarity/scorer.ts).
+
+import type { Signature } from '../../features/signature.js';
+import { vectorize, vectorDimension } from '../../features/vector.js';
+import { rulesVersion, vectorVersion } from '../../features/rules.js';
+import { MARKERS, frameFunction } from '../../features/trace.js';
+import { VectorIndex, type IndexParams } from './hnsw.js';
+import { viewOf, type SignatureView } from './view.js';
+import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
+import type { FrameStats } from './frames.js';
+import type { ScorerParams } from './compare/types.js';
+import { decide, defaultThresholds, type Thresholds, validThresholds } from './decide.js';
+import { StoreError, type DecisionKind, type Store, type StoredSignature } from './store.js';
+
+export interface MatchEntry {
+  issue: number;
+  title: string;
+  status: string;
+  score: number;
+  families: Record<FamilyName, number | null>;
+  reasons: string[];
+  /** The stored signature of the issue that matched best. */
+  signature: { id: number; name: string; kind: string; release: string | null };
+}
+
+export interface MatchResult {
+  query: { name: string; hash: string; kind: string; title: string | null };
+  matches: MatchEntry[];
+  /** Candidates HNSW proposed and the scorer re-ranked. */
+  candidates: number;
+}
+
+export interface IngestResult {
+  input: string;
+  signature: number | null;
+  hash: string | null;
+  decision: DecisionKind;
+  /** The issue the input is a duplicate of, was opened as (new), or came closest (uncertain). */
+  issue: number | null;
+  /** For an uncertain input: the provisional issue opened for it until a person decides. */
+  opened: number | null;
+  title: string | null;
+  score: number | null;
+  families: Record<FamilyName, number | null> | null;
+  reasons: string[];
+  error: string | null;
+}
+
+export interface EngineOptions {
+  /** Candidates taken from HNSW for exact re-ranking. */
+  candidates?: number;
+  params?: ScorerParams;
+  index?: IndexParams;
+  notice?: (line: string) => void;
+}
+
+/** The frames that count for rarity: the panic stack's and every lock holder's functions, once each. */
+export function rarityFrames(v: SignatureView): string[] {
+  const out = new Set<string>();
+  for (const f of v.panic?.frames ?? []) if (!MARKERS.has(f)) out.add(f);
+  for (const l of v.locks?.locks ?? []) for (const f of l.holder?.frames ?? []) out.add(frameFunction(f));
+  return [...out];
+}
+
+class CountedFrames implements FrameStats {
+  constructor(public n: number, private readonly counts: Map<string, number>) {}
+  df(frame: string): number {
+    return this.counts.get(frame) ?? 0;
+  }
+  add(frames: string[]): void {
+    if (frames.length) this.n++;
+    for (const f of frames) this.counts.set(f, (this.counts.get(f) ?? 0) + 1);
+  }
+}
+
+const familyScores = (s: Score): Record<FamilyName, number | null> =>
+  Object.fromEntries(FAMILIES.map((f) => [f, s.used.includes(f) ? Math.round(s.families[f].score! * 1000) / 1000 : null])) as Record<FamilyName, number | null>;
+
+/** A known issue's title from the signature that opened it. */
+export function issueTitle(sig: Signature): string {
+  const p = sig.panic;
+  return p?.title ?? (p?.message ? `kernel panic: ${p.message}` : `unknown crash${p?.kind ? ` (${p.kind})` : ''}`);
+}
+
+export class Engine {
+  private constructor(
+    readonly store: Store,
+    private readonly index: VectorIndex,
+    private readonly frames: CountedFrames,
+    readonly params: ScorerParams,
+    private readonly k: number,
+    /** Why the store's signatures do not match this vaat's rules or layout, or null. */
+    readonly stale: string | null,
+  ) {}
+
+  static async open(store: Store, opts: EngineOptions = {}): Promise<Engine> {
+    const meta = await store.meta();
+    const dim = vectorDimension();
+    const vv = vectorVersion();
+    const rv = rulesVersion();
+    let stale: string | null = null;
+    if (meta.vectorVersion === null) await store.setVersions({ vectorVersion: vv, rulesVersion: rv, dimension: dim });
+    else if (meta.vectorVersion !== vv || meta.dimension !== dim) stale = `the store's vectors use layout ${meta.vectorVersion} (${meta.dimension} dimensions), this vaat ${vv} (${dim})`;
+    else if (meta.rulesVersion !== rv) stale = `the store's signatures were made by rules ${meta.rulesVersion}, this vaat has ${rv}`;
+    if (stale) opts.notice?.(`${stale}: run vaat reindex`);
+    const indexDim = meta.dimension ?? dim;
+    const index = await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice });
+    const fc = await store.frameCounts();
+    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, stale);
+  }
+
+  async thresholds(): Promise<Thresholds> {
+    const t = (await this.store.config<Thresholds>('thresholds')) ?? defaultThresholds();
+    const bad = validThresholds(t);
+    if (bad) throw new StoreError(`store config: ${bad}`);
+    return t;
+  }
+
+  /** The known issues closest to a signature, best first, with the scorer's breakdown. */
+  async match(sig: Signature, opts: { k?: number; exclude?: number } = {}): Promise<MatchResult> {
+    const view = viewOf(sig);
+    const ranked = await this.rank(view, vectorize(sig), opts.exclude);
+    const top = ranked.slice(0, opts.k ?? 5);
+    const matches: MatchEntry[] = [];
+    for (const r of top) {
+      const issue = await this.store.issue(r.issue);
+      const stored = await this.store.signature(r.signatureId);
+      matches.push({
+        issue: r.issue, title: issue?.title ?? '?', status: issue?.status ?? '?', score: Math.round(r.score.total * 1000) / 1000,
+        families: familyScores(r.score), reasons: r.score.reasons,
+        signature: { id: r.signatureId, name: stored?.name ?? '?', kind: stored?.kind ?? '?', release: stored?.release ?? null },
+      });
+    }
+    return { query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null }, matches, candidates: ranked.candidates };
+  }
+
+  /** Issues ranked by their best member's exact score among the HNSW candidates. */
+  private async rank(view: SignatureView, vector: Float32Array, exclude?: number): Promise<Array<{ issue: number; signatureId: number; score: Score }> & { candidates: number }> {
+    const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
+    const ids = cands.map((c) => c.id);
+    const members = await this.store.memberships(ids);
+    const views = await this.store.views(ids.filter((id) => members.has(id)));
+    const best = new Map<number, { issue: number; signatureId: number; score: Score }>();
+    for (const id of ids) {
+      const m = members.get(id);
+      const v = views.get(id);
+      if (!m || !v) continue;
+      const s = scorePair(view, v, this.frames, this.params);
+      const cur = best.get(m.issueId);
+      if (!cur || s.total > cur.score.total || (s.total === cur.score.total && id < cur.signatureId)) best.set(m.issueId, { issue: m.issueId, signatureId: id, score: s });
+    }
+    const out = [...best.values()].sort((a, b) => b.score.total - a.score.total || a.issue - b.issue) as Array<{ issue: number; signatureId: number; score: Score }> & { candidates: number };
+    out.candidates = cands.length;
+    return out;
+  }
+
+  /**
+   * Store a signature and decide what it is. Under the store's write lock: the
+   * index first takes in what other writers stored, then the hash is looked up,
+   * the best issue scored, and signature, membership and decision committed
+   * together — a decision is only returned once it is durable.
+   */
+  async ingest(sig: Signature, input: { path: string | null; logText: string | null }): Promise<IngestResult> {
+    if (this.stale) throw new StoreError(`${this.stale}: run vaat reindex before ingesting`);
+    const name = input.path ?? sig.source.name;
+    const known = await this.store.findByHash(sig.source.hash);
+    if (known) return this.sameDump(name, known);
+    const view = viewOf(sig);
+    const vector = vectorize(sig);
+    const t = await this.thresholds();
+    const res = await this.store.exclusive(async () => {
+      await this.index.catchUp(this.store);
+      const again = await this.store.findByHash(sig.source.hash);
+      if (again) return this.sameDump(name, again);
+      const ranked = await this.rank(view, vector);
+      const best = ranked[0] ?? null;
+      const verdict = decide(best ? best.score.total : null, t);
+      const frames = rarityFrames(view);
+      const ins = await this.store.insertSignature({
+        hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
+        release: sig.source.release, title: sig.panic?.title ?? null, crashKind: sig.panic?.kind ?? null, document: sig, view,
+        logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: rulesVersion(), frames,
+      });
+      let issue: number;
+      let opened: number | null = null;
+      const sc = best ? Math.round(best.score.total * 1000) / 1000 : null;
+      if (verdict === 'duplicate') {
+        issue = best!.issue;
+        await this.store.setMembership(ins.id, issue, 'auto', sc);
+      } else if (verdict === 'new') {
+        issue = (await this.store.createIssue(issueTitle(sig))).id;
+        await this.store.setMembership(ins.id, issue, 'auto', null);
+      } else {
+        // Uncertain: a provisional issue of its own, so that its repeats are found, until a person
+        // labels it or merges it into the closest issue, which the decision names.
+        issue = best!.issue;
+        const prov = await this.store.createIssue(issueTitle(sig));
+        opened = prov.id;
+        await this.store.updateIssue(prov.id, { notes: `uncertain: closest known issue #${issue} (score ${sc})` });
+        await this.store.setMembership(ins.id, prov.id, 'auto', null);
+      }
+      const title = (await this.store.issue(issue))?.title ?? null;
+      await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
+      this.index.add(ins.id, vector, ins.seq);
+      this.frames.add(frames);
+      const r: IngestResult = {
+        input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, opened, title, score: sc,
+        families: best ? familyScores(best.score) : null, reasons: best ? best.score.reasons : [], error: null,
+      };
+      return r;
+    });
+    return res;
+  }
+
+  private async sameDump(name: string, known: StoredSignature): Promise<IngestResult> {
+    const m = await this.store.membership(known.id);
+    const issue = m ? await this.store.issue(m.issueId) : null;
+    return { input: name, signature: known.id, hash: known.hash, decision: 'same-dump', issue: m?.issueId ?? null, opened: null, title: issue?.title ?? null, score: null, families: null, reasons: [`already stored as signature ${known.id} (${known.name})`], error: null };
+  }
+
+  /** Record an input that could not be read: the batch goes on, the failure stays on record. */
+  async failed(input: string, error: string): Promise<IngestResult> {
+    await this.store.recordDecision({ signatureId: null, input, decision: 'failed', issueId: null, score: null, at: new Date().toISOString() });
+    return { input, signature: null, hash: null, decision: 'failed', issue: null, opened: null, title: null, score: null, families: null, reasons: [], error };
+  }
+
+  /** The exact score of two stored signatures (the explanation `vaat issue show` and reports print). */
+  async explain(a: number, b: number): Promise<Score | null> {
+    const v = await this.store.views([a, b]);
+    const va = v.get(a);
+    const vb = v.get(b);
+    return va && vb ? scorePair(va, vb, this.frames, this.params) : null;
+  }
+
+  /** The k nearest stored signatures of a stored one, exactly re-scored (the kNN graph clustering reads). */
+  async neighbours(id: number, view: SignatureView, vector: Float32Array, k: number, views: (ids: number[]) => Promise<Map<number, SignatureView>>): Promise<Array<{ id: number; score: number }>> {
+    const cands = this.index.search(vector, k + 1, (x) => x !== id);
+    const vs = await views(cands.map((c) => c.id));
+    return cands.filter((c) => vs.has(c.id)).map((c) => ({ id: c.id, score: scorePair(view, vs.get(c.id)!, this.frames, this.params).total }));
+  }
+
+  get frameStats(): FrameStats {
+    return this.frames;
+  }
+
+  get indexSize(): number {
+    return this.index.size;
+  }
+
+  /** Write the index file (under the write lock, so two writers do not interleave their files). */
+  async save(): Promise<void> {
+    const meta = await this.store.meta();
+    await this.store.exclusive(async () => {
+      await this.index.catchUp(this.store);
+      this.index.save(this.store.location, meta.vectorVersion ?? vectorVersion());
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.save();
+    await this.store.close();
+  }
+}

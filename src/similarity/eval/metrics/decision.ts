@@ -1,0 +1,69 @@
+// The duplicate-or-new decision as a binary classifier on a query's best
+// score: ROC AUC (duplicates = queries whose root cause is in the index,
+// new = queries whose root cause is not), pair precision and recall at a
+// threshold, and the thresholds chosen on the tuning half.
+
+export interface DecisionPoint {
+  /** Best score over the index; -Infinity when nothing scored. */
+  best: number;
+  /** The best-scored item has the query's label. */
+  bestRelevant: boolean;
+  /** The index holds an item with the query's label. */
+  hasRelevant: boolean;
+}
+
+/** ROC AUC (Mann–Whitney U with ties counted half) of positives' scores above negatives'. */
+export function auc(pos: number[], neg: number[]): number | null {
+  if (!pos.length || !neg.length) return null;
+  const all = [...pos.map((s) => ({ s, p: 1 })), ...neg.map((s) => ({ s, p: 0 }))].sort((a, b) => a.s - b.s);
+  let rankSum = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j < all.length && all[j]!.s === all[i]!.s) j++;
+    const avgRank = (i + 1 + j) / 2;
+    for (let k = i; k < j; k++) if (all[k]!.p) rankSum += avgRank;
+    i = j;
+  }
+  return (rankSum - (pos.length * (pos.length + 1)) / 2) / (pos.length * neg.length);
+}
+
+/**
+ * At threshold τ: a query is called duplicate when its best score ≥ τ; the call
+ * is right when the best-scored item shares its label. Precision = right calls
+ * / calls; recall = right calls / queries that have a same-label item.
+ */
+export function atThreshold(points: DecisionPoint[], tau: number): { precision: number | null; recall: number | null; calls: number } {
+  let calls = 0;
+  let right = 0;
+  let positives = 0;
+  for (const p of points) {
+    if (p.hasRelevant) positives++;
+    if (p.best >= tau) {
+      calls++;
+      if (p.bestRelevant) right++;
+    }
+  }
+  return { precision: calls ? right / calls : null, recall: positives ? right / positives : null, calls };
+}
+
+/** The lowest threshold whose precision reaches `target` (with at least `minCalls` calls); null when none does. */
+export function thresholdForPrecision(points: DecisionPoint[], target: number, minCalls = 5): number | null {
+  const taus = [...new Set(points.map((p) => p.best).filter(Number.isFinite))].sort((a, b) => a - b);
+  for (const t of taus) {
+    const r = atThreshold(points, t);
+    if (r.calls >= minCalls && r.precision !== null && r.precision >= target) return t;
+  }
+  return null;
+}
+
+/**
+ * τ_new: below it an input is called new. The highest threshold that still
+ * lets at least `keep` of the right duplicate calls through (a known root cause
+ * is rarely called new), never above τ_dup.
+ */
+export function newThreshold(points: DecisionPoint[], keep: number, tauDup: number): number {
+  const right = points.filter((p) => p.hasRelevant && p.bestRelevant && Number.isFinite(p.best)).map((p) => p.best).sort((a, b) => a - b);
+  if (!right.length) return Math.min(tauDup, 0.5);
+  const idx = Math.max(0, Math.floor((1 - keep) * right.length));
+  return Math.min(tauDup, right[idx]!);
+}

@@ -1,0 +1,474 @@
+// The embedded store: one SQLite database (better-sqlite3, WAL) in the store
+// directory. WAL lets readers go on while one process writes; writers wait
+// for each other (busy timeout) rather than fail; a committed transaction
+// survives the process being killed. Schema changes are numbered migrations
+// (PRAGMA user_version); a database from a newer vaat is refused, one from
+// an older vaat is migrated in a transaction.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import Database from 'better-sqlite3';
+import type { Signature } from '../../features/signature.js';
+import { viewOf, type SignatureView } from './view.js';
+import {
+  StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
+} from './store.js';
+
+type Db = Database.Database;
+
+interface Migration {
+  version: number;
+  what: string;
+  up(db: Db): void;
+}
+
+/** Every schema change, in order. Never edit one that has shipped: add the next. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    what: 'signatures, known issues, memberships, decisions, frame counts, config',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE signatures (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          hash TEXT NOT NULL UNIQUE,
+          hash_kind TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('vmcore', 'console')),
+          path TEXT,
+          name TEXT NOT NULL,
+          bytes INTEGER NOT NULL,
+          release TEXT,
+          title TEXT,
+          crash_kind TEXT,
+          document TEXT NOT NULL,
+          log_text BLOB,
+          vector BLOB NOT NULL,
+          vector_version INTEGER NOT NULL,
+          rules_version TEXT NOT NULL,
+          ingested_at TEXT NOT NULL
+        );
+        CREATE TABLE issues (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          title TEXT NOT NULL,
+          status TEXT NOT NULL DEFAULT 'open',
+          notes TEXT NOT NULL DEFAULT '',
+          merged_into INTEGER REFERENCES issues(id),
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE TABLE issue_links (issue_id INTEGER NOT NULL REFERENCES issues(id), kind TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (issue_id, url));
+        CREATE TABLE memberships (
+          signature_id INTEGER PRIMARY KEY REFERENCES signatures(id),
+          issue_id INTEGER NOT NULL REFERENCES issues(id),
+          decided_by TEXT NOT NULL CHECK (decided_by IN ('auto', 'human')),
+          score REAL,
+          decided_at TEXT NOT NULL
+        );
+        CREATE INDEX memberships_issue ON memberships(issue_id);
+        CREATE TABLE decisions (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          signature_id INTEGER,
+          input TEXT NOT NULL,
+          decision TEXT NOT NULL,
+          issue_id INTEGER,
+          score REAL,
+          at TEXT NOT NULL
+        );
+        CREATE TABLE frame_df (frame TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+      `);
+    },
+  },
+  {
+    version: 2,
+    what: 'the scoring view beside each document (re-ranking parses small views, not documents)',
+    up(db) {
+      db.exec('ALTER TABLE signatures ADD COLUMN view TEXT');
+      const rows = db.prepare('SELECT id, document FROM signatures').all() as Array<{ id: number; document: string }>;
+      const set = db.prepare('UPDATE signatures SET view = ? WHERE id = ?');
+      for (const r of rows) set.run(JSON.stringify(viewOf(JSON.parse(r.document) as Signature)), r.id);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+const now = () => new Date().toISOString();
+
+interface SigRow {
+  id: number;
+  hash: string;
+  kind: 'vmcore' | 'console';
+  path: string | null;
+  name: string;
+  bytes: number;
+  release: string | null;
+  title: string | null;
+  crash_kind: string | null;
+  ingested_at: string;
+  vector_version: number;
+  rules_version: string;
+}
+
+const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
+
+function toStored(r: SigRow): StoredSignature {
+  return {
+    id: r.id, seq: r.id, hash: r.hash, kind: r.kind, path: r.path, name: r.name, bytes: r.bytes, release: r.release,
+    title: r.title, crashKind: r.crash_kind, ingestedAt: r.ingested_at, vectorVersion: r.vector_version, rulesVersion: r.rules_version,
+  };
+}
+
+interface IssueRow {
+  id: number;
+  title: string;
+  status: IssueStatus;
+  notes: string;
+  merged_into: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function vectorBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function blobVector(b: Buffer): Float32Array {
+  // A copy: the buffer SQLite hands out may not be 4-byte aligned.
+  const out = new Float32Array(b.byteLength / 4);
+  Buffer.from(out.buffer).set(b);
+  return out;
+}
+
+export interface SqliteOptions {
+  /** Milliseconds a writer waits for another writer before giving up. */
+  busyTimeoutMs?: number;
+  /** Apply migrations to an older database (default true); false refuses it. */
+  migrate?: boolean;
+  /** Called with a one-line notice (migrations applied). */
+  notice?: (line: string) => void;
+}
+
+/** Open (creating if needed) the store database `dir/store.db`. */
+export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteStore {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'store.db');
+  let db: Db;
+  try {
+    db = new Database(file, { timeout: opts.busyTimeoutMs ?? 60_000 });
+    db.pragma('journal_mode = WAL');
+  } catch (e) {
+    throw new StoreError(`${file}: cannot open the store database: ${(e as Error).message}`);
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  try {
+    migrate(db, file, opts);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteStore(dir, db);
+}
+
+function migrate(db: Db, file: string, opts: SqliteOptions): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(`${file}: written by a newer vaat (store schema ${version}; this vaat knows up to ${SCHEMA_VERSION}): upgrade vaat to use it`);
+  }
+  if (version === SCHEMA_VERSION) return;
+  if (version === 0) {
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+    if (tables.n > 0) throw new StoreError(`${file}: not a vaat store (a SQLite database with other tables and no vaat schema version)`);
+  } else if (opts.migrate === false) {
+    throw new StoreError(`${file}: store schema ${version} is older than this vaat's ${SCHEMA_VERSION}; open it without --no-migrate to migrate it`);
+  }
+  // BEGIN IMMEDIATE: two processes opening an old store at once migrate it once.
+  const run = db.transaction(() => {
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (const m of MIGRATIONS) {
+      if (m.version <= v) continue;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }
+    if (v === 0) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('created_at', now());
+    return v;
+  });
+  const from = run.immediate();
+  if (from > 0) opts.notice?.(`${file}: store schema migrated from ${from} to ${SCHEMA_VERSION}`);
+}
+
+export class SqliteStore implements Store {
+  private readonly stmts: Record<string, Database.Statement>;
+  private depth = 0;
+
+  constructor(readonly location: string, readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.stmts = {
+      findByHash: p(`SELECT ${SIG_COLS} FROM signatures WHERE hash = ?`),
+      insert: p(`INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, log_text, vector, vector_version, rules_version, ingested_at, view)
+                 VALUES (@hash, @hashKind, @kind, @path, @name, @bytes, @release, @title, @crashKind, @document, @logText, @vector, @vectorVersion, @rulesVersion, @at, @view)
+                 ON CONFLICT(hash) DO NOTHING`),
+      sig: p(`SELECT ${SIG_COLS} FROM signatures WHERE id = ?`),
+      doc: p('SELECT document FROM signatures WHERE id = ?'),
+      log: p('SELECT log_text FROM signatures WHERE id = ?'),
+      after: p('SELECT id, vector FROM signatures WHERE id > ? ORDER BY id LIMIT ?'),
+      maxSeq: p('SELECT coalesce(max(id), 0) AS m FROM signatures'),
+      count: p('SELECT count(*) AS n FROM signatures'),
+      page: p(`SELECT ${SIG_COLS} FROM signatures WHERE id > ? ORDER BY id LIMIT ?`),
+      derived: p('UPDATE signatures SET document = ?, view = ?, vector = ?, vector_version = ?, rules_version = ?, title = ?, crash_kind = ? WHERE id = ?'),
+      dfInc: p('INSERT INTO frame_df (frame, df) VALUES (?, 1) ON CONFLICT(frame) DO UPDATE SET df = df + 1'),
+      dfAll: p('SELECT frame, df FROM frame_df'),
+      metaGet: p('SELECT value FROM meta WHERE key = ?'),
+      metaSet: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      cfgGet: p('SELECT value FROM config WHERE key = ?'),
+      cfgSet: p('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      issueNew: p('INSERT INTO issues (title, created_at, updated_at) VALUES (?, ?, ?)'),
+      issue: p('SELECT * FROM issues WHERE id = ?'),
+      links: p('SELECT kind, url FROM issue_links WHERE issue_id = ? ORDER BY rowid'),
+      linkAdd: p('INSERT OR IGNORE INTO issue_links (issue_id, kind, url) VALUES (?, ?, ?)'),
+      member: p('SELECT signature_id, issue_id, decided_by, score, decided_at FROM memberships WHERE signature_id = ?'),
+      memberSet: p(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at`),
+      memberDel: p('DELETE FROM memberships WHERE signature_id = ?'),
+      members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+                  FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = ? ORDER BY s.id`),
+      decide: p('INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    };
+  }
+
+  async meta(): Promise<StoreMeta> {
+    const get = (k: string) => (this.stmts.metaGet!.get(k) as { value: string } | undefined)?.value ?? null;
+    const dim = get('dimension');
+    const vv = get('vector_version');
+    return {
+      schemaVersion: this.db.pragma('user_version', { simple: true }) as number,
+      vectorVersion: vv === null ? null : Number(vv),
+      rulesVersion: get('rules_version'),
+      dimension: dim === null ? null : Number(dim),
+      createdAt: get('created_at'),
+    };
+  }
+
+  async setVersions(v: { vectorVersion: number; rulesVersion: string; dimension: number }): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.metaSet!.run('vector_version', String(v.vectorVersion));
+      this.stmts.metaSet!.run('rules_version', v.rulesVersion);
+      this.stmts.metaSet!.run('dimension', String(v.dimension));
+    })();
+  }
+
+  async config<T>(key: string): Promise<T | null> {
+    const r = this.stmts.cfgGet!.get(key) as { value: string } | undefined;
+    return r ? (JSON.parse(r.value) as T) : null;
+  }
+
+  async setConfig(key: string, value: unknown): Promise<void> {
+    this.stmts.cfgSet!.run(key, JSON.stringify(value));
+  }
+
+  async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    // better-sqlite3 transactions cannot span awaits; the embedded store's work inside is
+    // synchronous, so BEGIN IMMEDIATE … COMMIT around it holds the write lock throughout.
+    if (this.depth > 0) return f();
+    this.db.exec('BEGIN IMMEDIATE');
+    this.depth++;
+    try {
+      const r = await f();
+      this.db.exec('COMMIT');
+      return r;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async findByHash(hash: string): Promise<StoredSignature | null> {
+    const r = this.stmts.findByHash!.get(hash) as SigRow | undefined;
+    return r ? toStored(r) : null;
+  }
+
+  async findByHashPrefix(prefix: string, limit: number): Promise<StoredSignature[]> {
+    if (!/^[0-9a-f]+$/.test(prefix)) return [];
+    return (this.db.prepare(`SELECT ${SIG_COLS} FROM signatures WHERE hash >= ? AND hash < ? ORDER BY id LIMIT ?`).all(prefix, prefix + 'g', limit) as SigRow[]).map(toStored);
+  }
+
+  async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
+    const run = () => {
+      const r = this.stmts.insert!.run({
+        hash: s.hash, hashKind: s.hashKind, kind: s.kind, path: s.path, name: s.name, bytes: s.bytes, release: s.release,
+        title: s.title, crashKind: s.crashKind, document: JSON.stringify(s.document),
+        logText: s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')),
+        vector: vectorBlob(s.vector), vectorVersion: s.vectorVersion, rulesVersion: s.rulesVersion, at: now(), view: JSON.stringify(s.view),
+      });
+      if (r.changes === 0) {
+        const old = this.stmts.findByHash!.get(s.hash) as SigRow;
+        return { id: old.id, seq: old.id, inserted: false };
+      }
+      for (const f of new Set(s.frames)) this.stmts.dfInc!.run(f);
+      this.stmts.metaSet!.run('frame_docs', String(Number((this.stmts.metaGet!.get('frame_docs') as { value: string } | undefined)?.value ?? 0) + (s.frames.length ? 1 : 0)));
+      const id = Number(r.lastInsertRowid);
+      return { id, seq: id, inserted: true };
+    };
+    return this.db.inTransaction ? run() : this.db.transaction(run)();
+  }
+
+  async signature(id: number): Promise<StoredSignature | null> {
+    const r = this.stmts.sig!.get(id) as SigRow | undefined;
+    return r ? toStored(r) : null;
+  }
+
+  async document(id: number): Promise<Signature | null> {
+    const r = this.stmts.doc!.get(id) as { document: string } | undefined;
+    return r ? (JSON.parse(r.document) as Signature) : null;
+  }
+
+  async logText(id: number): Promise<string | null> {
+    const r = this.stmts.log!.get(id) as { log_text: Buffer | null } | undefined;
+    return r?.log_text ? zlib.inflateRawSync(r.log_text).toString('latin1') : null;
+  }
+
+  async views(ids: number[]): Promise<Map<number, SignatureView>> {
+    const out = new Map<number, SignatureView>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT id, view FROM signatures WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: number; view: string }>;
+      for (const r of rows) out.set(r.id, JSON.parse(r.view) as SignatureView);
+    }
+    return out;
+  }
+
+  async vectorsAfter(after: number, limit: number): Promise<Array<{ id: number; seq: number; vector: Float32Array }>> {
+    const rows = this.stmts.after!.all(after, limit) as Array<{ id: number; vector: Buffer }>;
+    return rows.map((r) => ({ id: r.id, seq: r.id, vector: blobVector(r.vector) }));
+  }
+
+  async maxSeq(): Promise<number> {
+    return (this.stmts.maxSeq!.get() as { m: number }).m;
+  }
+
+  async count(): Promise<number> {
+    return (this.stmts.count!.get() as { n: number }).n;
+  }
+
+  async signaturesPage(afterId: number, limit: number): Promise<StoredSignature[]> {
+    return (this.stmts.page!.all(afterId, limit) as SigRow[]).map(toStored);
+  }
+
+  async updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void> {
+    this.stmts.derived!.run(JSON.stringify(d.document), JSON.stringify(d.view), vectorBlob(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id);
+  }
+
+  async frameCounts(): Promise<FrameCounts> {
+    const df = new Map<string, number>();
+    for (const r of this.stmts.dfAll!.iterate() as Iterable<{ frame: string; df: number }>) df.set(r.frame, r.df);
+    const docs = Number((this.stmts.metaGet!.get('frame_docs') as { value: string } | undefined)?.value ?? 0);
+    return { docs, df };
+  }
+
+  async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
+    const counts = new Map<string, number>();
+    let docs = 0;
+    for await (const fs_ of frames) {
+      if (fs_.length) docs++;
+      for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
+    }
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM frame_df');
+      const ins = this.db.prepare('INSERT INTO frame_df (frame, df) VALUES (?, ?)');
+      for (const [f, n] of counts) ins.run(f, n);
+      this.stmts.metaSet!.run('frame_docs', String(docs));
+    })();
+  }
+
+  async createIssue(title: string): Promise<Issue> {
+    const t = now();
+    const r = this.stmts.issueNew!.run(title, t, t);
+    return (await this.issue(Number(r.lastInsertRowid)))!;
+  }
+
+  async issue(id: number): Promise<Issue | null> {
+    const r = this.stmts.issue!.get(id) as IssueRow | undefined;
+    if (!r) return null;
+    return {
+      id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at,
+      links: this.stmts.links!.all(id) as Array<{ kind: string; url: string }>,
+    };
+  }
+
+  async issues(opts: { status?: IssueStatus[] } = {}): Promise<IssueSummary[]> {
+    const rows = this.db.prepare(`
+      SELECT i.*, count(m.signature_id) AS size, min(s.ingested_at) AS first_seen, max(s.ingested_at) AS last_seen,
+             group_concat(DISTINCT s.release) AS kernels, sum(m.decided_by = 'human') AS human
+      FROM issues i LEFT JOIN memberships m ON m.issue_id = i.id LEFT JOIN signatures s ON s.id = m.signature_id
+      ${opts.status ? `WHERE i.status IN (${opts.status.map(() => '?').join(',')})` : ''}
+      GROUP BY i.id ORDER BY i.id`).all(...(opts.status ?? [])) as Array<IssueRow & { size: number; first_seen: string | null; last_seen: string | null; kernels: string | null; human: number | null }>;
+    return rows.map((r) => ({
+      id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at,
+      links: this.stmts.links!.all(r.id) as Array<{ kind: string; url: string }>,
+      size: r.size, firstSeen: r.first_seen, lastSeen: r.last_seen, kernels: r.kernels ? r.kernels.split(',').sort() : [], human: r.human ?? 0,
+    }));
+  }
+
+  async updateIssue(id: number, patch: Partial<Pick<Issue, 'title' | 'status' | 'notes' | 'mergedInto'>>): Promise<void> {
+    const cols: Record<string, unknown> = {};
+    if (patch.title !== undefined) cols.title = patch.title;
+    if (patch.status !== undefined) cols.status = patch.status;
+    if (patch.notes !== undefined) cols.notes = patch.notes;
+    if (patch.mergedInto !== undefined) cols.merged_into = patch.mergedInto;
+    const keys = Object.keys(cols);
+    if (!keys.length) return;
+    this.db.prepare(`UPDATE issues SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @t WHERE id = @id`).run({ ...cols, t: now(), id });
+  }
+
+  async addLink(id: number, kind: string, url: string): Promise<void> {
+    this.stmts.linkAdd!.run(id, kind, url);
+  }
+
+  async membership(signatureId: number): Promise<Membership | null> {
+    const r = this.stmts.member!.get(signatureId) as { signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string } | undefined;
+    return r ? { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at } : null;
+  }
+
+  async memberships(signatureIds: number[]): Promise<Map<number, Membership>> {
+    const out = new Map<number, Membership>();
+    for (let i = 0; i < signatureIds.length; i += 500) {
+      const chunk = signatureIds.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT signature_id, issue_id, decided_by, score, decided_at FROM memberships WHERE signature_id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string }>;
+      for (const r of rows) out.set(r.signature_id, { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at });
+    }
+    return out;
+  }
+
+  async members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>> {
+    const rows = this.stmts.members!.all(issueId) as Array<SigRow & { signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string }>;
+    return rows.map((r) => ({ signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, signature: toStored(r) }));
+  }
+
+  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null): Promise<void> {
+    this.stmts.memberSet!.run(signatureId, issueId, decidedBy, score, now());
+  }
+
+  async removeMembership(signatureId: number): Promise<void> {
+    this.stmts.memberDel!.run(signatureId);
+  }
+
+  async recordDecision(d: DecisionRecord): Promise<void> {
+    this.stmts.decide!.run(d.signatureId, d.input, d.decision, d.issueId, d.score, d.at);
+  }
+
+  async decisions(opts: { decision?: DecisionKind; limit?: number } = {}): Promise<DecisionRecord[]> {
+    const rows = this.db.prepare(`SELECT signature_id, input, decision, issue_id, score, at FROM decisions ${opts.decision ? 'WHERE decision = ?' : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...(opts.decision ? [opts.decision] : []), opts.limit ?? 1_000_000) as Array<{ signature_id: number | null; input: string; decision: DecisionKind; issue_id: number | null; score: number | null; at: string }>;
+    return rows.map((r) => ({ signatureId: r.signature_id, input: r.input, decision: r.decision, issueId: r.issue_id, score: r.score, at: r.at }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

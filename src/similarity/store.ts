@@ -1,0 +1,166 @@
+// The known-issue store: what every implementation (SQLite embedded by
+// default, PostgreSQL for fleets) keeps and answers. The database is the
+// source of truth — signature documents, their vectors and scoring views,
+// the input's identity, known issues and who put each signature in which
+// issue — and an HNSW index is derived from it (src/similarity/index.ts).
+
+import type { Signature } from '../../features/signature.js';
+import type { SignatureView } from './view.js';
+
+export interface NewSignature {
+  /** The input's identity: the hash the signature carries (sha256 of a log, sampled sha256 of a dump). */
+  hash: string;
+  hashKind: string;
+  kind: 'vmcore' | 'console';
+  /** Where the input was found, as given. */
+  path: string | null;
+  name: string;
+  bytes: number;
+  release: string | null;
+  title: string | null;
+  crashKind: string | null;
+  document: Signature;
+  view: SignatureView;
+  /** The console text the panic part was read from (a dump's log rendered as text), kept so rules can be re-applied. */
+  logText: string | null;
+  vector: Float32Array;
+  vectorVersion: number;
+  rulesVersion: string;
+  /** Frames counted for rarity (panic and lock-holder stacks, each once). */
+  frames: string[];
+}
+
+export interface StoredSignature {
+  id: number;
+  /** Monotonically increasing insertion number: index catch-up reads everything after the last one it saw. */
+  seq: number;
+  hash: string;
+  kind: 'vmcore' | 'console';
+  path: string | null;
+  name: string;
+  bytes: number;
+  release: string | null;
+  title: string | null;
+  crashKind: string | null;
+  ingestedAt: string;
+  vectorVersion: number;
+  rulesVersion: string;
+}
+
+export type IssueStatus = 'open' | 'fixed' | 'closed' | 'invalid' | 'merged';
+
+export interface Issue {
+  id: number;
+  title: string;
+  status: IssueStatus;
+  notes: string;
+  links: Array<{ kind: string; url: string }>;
+  /** When status is "merged": the issue it went into. */
+  mergedInto: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IssueSummary extends Issue {
+  size: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  kernels: string[];
+  /** Members decided by a person. */
+  human: number;
+}
+
+export interface Membership {
+  signatureId: number;
+  issueId: number;
+  decidedBy: 'auto' | 'human';
+  score: number | null;
+  decidedAt: string;
+}
+
+export type DecisionKind = 'duplicate' | 'new' | 'uncertain' | 'same-dump' | 'failed';
+
+export interface DecisionRecord {
+  signatureId: number | null;
+  input: string;
+  decision: DecisionKind;
+  issueId: number | null;
+  score: number | null;
+  at: string;
+}
+
+export interface StoreMeta {
+  schemaVersion: number;
+  vectorVersion: number | null;
+  rulesVersion: string | null;
+  dimension: number | null;
+  createdAt: string | null;
+}
+
+/** What the store holds per frame for rarity weights. */
+export interface FrameCounts {
+  docs: number;
+  df: Map<string, number>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * One interface for every store. Methods are async so that a networked
+ * database fits behind it; the embedded store answers synchronously inside.
+ */
+export interface Store {
+  readonly location: string;
+  meta(): Promise<StoreMeta>;
+  setVersions(v: { vectorVersion: number; rulesVersion: string; dimension: number }): Promise<void>;
+  config<T>(key: string): Promise<T | null>;
+  setConfig(key: string, value: unknown): Promise<void>;
+
+  /**
+   * Run `f` holding the store's write lock: a check-then-insert (is this dump
+   * stored? which issue is it?) is atomic against other writers.
+   */
+  exclusive<T>(f: () => Promise<T>): Promise<T>;
+
+  findByHash(hash: string): Promise<StoredSignature | null>;
+  /** Signatures whose hash starts with `prefix` (at most `limit`). */
+  findByHashPrefix(prefix: string, limit: number): Promise<StoredSignature[]>;
+  /** Insert; a signature whose hash is stored already is not inserted again (`inserted` false, the stored id). */
+  insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }>;
+  signature(id: number): Promise<StoredSignature | null>;
+  document(id: number): Promise<Signature | null>;
+  logText(id: number): Promise<string | null>;
+  views(ids: number[]): Promise<Map<number, SignatureView>>;
+  /** Signatures with seq > after, in seq order, with their vectors (index build and catch-up). */
+  vectorsAfter(after: number, limit: number): Promise<Array<{ id: number; seq: number; vector: Float32Array }>>;
+  maxSeq(): Promise<number>;
+  count(): Promise<number>;
+  /** Every stored signature, in id order, a page at a time. */
+  signaturesPage(afterId: number, limit: number): Promise<StoredSignature[]>;
+  /** Replace what reindex recomputes. */
+  updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void>;
+
+  frameCounts(): Promise<FrameCounts>;
+  rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void>;
+
+  createIssue(title: string): Promise<Issue>;
+  issue(id: number): Promise<Issue | null>;
+  issues(opts?: { status?: IssueStatus[] }): Promise<IssueSummary[]>;
+  updateIssue(id: number, patch: Partial<Pick<Issue, 'title' | 'status' | 'notes' | 'mergedInto'>>): Promise<void>;
+  addLink(id: number, kind: string, url: string): Promise<void>;
+  membership(signatureId: number): Promise<Membership | null>;
+  memberships(signatureIds: number[]): Promise<Map<number, Membership>>;
+  members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>>;
+  setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null): Promise<void>;
+  removeMembership(signatureId: number): Promise<void>;
+
+  recordDecision(d: DecisionRecord): Promise<void>;
+  decisions(opts?: { decision?: DecisionKind; limit?: number }): Promise<DecisionRecord[]>;
+
+  close(): Promise<void>;
+}

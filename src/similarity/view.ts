@@ -1,0 +1,66 @@
+// What the scorer reads of a signature: the symbolic content of every
+// family, without what only a person reads (source locations, problems,
+// follow-up titles). Stored beside the full document so that re-ranking 50
+// candidates parses 50 small objects, not 50 documents.
+
+import type { Signature } from '../../features/signature.js';
+import { MARKERS, frameFunction } from '../../features/trace.js';
+
+export interface SignatureView {
+  kind: 'vmcore' | 'console';
+  release: string | null;
+  panic: {
+    kind: string | null;
+    title: string | null;
+    guilty: string | null;
+    guiltyModule: string | null;
+    /** Functions of the stack, innermost first, markers kept (they say which context a frame ran in). */
+    frames: string[];
+    message: string | null;
+    corrupted: boolean;
+  } | null;
+  locks: Signature['locks'];
+  runqueue: {
+    ratio: number;
+    idleWhileOverloaded: boolean;
+    idleCpus: number;
+    cpus: number;
+    longest: { comm: string; seconds: number } | null;
+    throttled: string[];
+    panicCurr: string | null;
+    panicQueued: string[];
+  } | null;
+  cgroup: { hot: Array<{ path: string; blocked: number; running: number; throttled: boolean }>; throttled: string[]; restricted: string[] } | null;
+  taint: { letters: string; inPanicStack: string[]; lockHolder: string[]; modules: string[] } | null;
+  cpu: { online: number; noRegisters: number; idle: number; lazyTlb: number; staleTlb: number; busy: string[] } | null;
+}
+
+export function viewOf(sig: Signature): SignatureView {
+  const p = sig.panic;
+  const r = sig.runqueue;
+  const c = sig.cgroup;
+  const t = sig.taint;
+  const u = sig.cpu;
+  return {
+    kind: sig.source.kind,
+    release: sig.source.release,
+    panic: p && (p.title || p.frames.length)
+      ? {
+          kind: p.kind, title: p.title, guilty: p.guilty, guiltyModule: p.guiltyModule,
+          frames: p.frames.map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
+          message: p.message, corrupted: p.corrupted,
+        }
+      : null,
+    locks: sig.locks,
+    runqueue: r
+      ? {
+          ratio: r.ratio, idleWhileOverloaded: r.idleWhileOverloaded, idleCpus: r.idleCpus.length, cpus: r.cpus.length,
+          longest: r.longestRunning ? { comm: r.longestRunning.comm.replace(/\d+/g, 'N'), seconds: r.longestRunning.seconds } : null,
+          throttled: r.throttled, panicCurr: r.panicCpu?.curr ?? null, panicQueued: r.panicCpu?.queued ?? [],
+        }
+      : null,
+    cgroup: c ? { hot: c.hot.map((h) => ({ path: h.path, blocked: h.blocked, running: h.running, throttled: h.nrThrottled > 0 })), throttled: c.throttled, restricted: c.restricted } : null,
+    taint: t ? { letters: t.letters, inPanicStack: t.inPanicStack, lockHolder: t.lockHolder, modules: t.modules.map((m) => m.name) } : null,
+    cpu: u ? { online: u.onlineCount, noRegisters: u.noRegisters.length, idle: u.idleCpus.length, lazyTlb: u.lazyTlb.length, staleTlb: u.staleTlb.length, busy: [...new Set(u.busy.map((b) => b.comm))].sort() } : null,
+  };
+}
