@@ -2,7 +2,7 @@
 // (DIR/manifest.json: a list of entries, or {entries: [...]}) whose entries
 // carry `id`, `path` (relative to DIR) and the root-cause `label`, and
 // optionally `kind` ("vmcore" | "log"; guessed from the file when absent),
-// `time` (ISO date, for time-ordered protocols), `group` (kernel, capture
+// `time` (ISO date, for time-ordered protocols), `group` (kernel — a lab entry's `kernel` when it has no group —, capture
 // path, report/repro …) and `split`. Fields it does not know are kept in
 // `extra` and never an error. The layout of ../shared/vmcores (scenario
 // directories with meta.json) loads into the same entries.
@@ -60,7 +60,7 @@ export function loadLabelled(input: string): LabelledItem[] {
       return {
         id, name: id, path: path.resolve(dir, e.path), label: e.label, kind,
         time: typeof e.time === 'string' ? e.time : null,
-        group: typeof e.group === 'string' ? e.group : null,
+        group: typeof e.group === 'string' ? e.group : typeof e.kernel === 'string' ? e.kernel : null,
         split: typeof e.split === 'string' ? e.split : null,
         console: typeof e.console === 'string' ? path.resolve(dir, e.console) : null,
         extra,

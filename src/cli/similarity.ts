@@ -57,17 +57,17 @@ const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 function ingestLine(r: IngestResult, width: number): string {
   const issue = r.issue === null ? '-' : `#${r.issue}`;
   const sc = r.score === null ? '-' : r.score.toFixed(3);
-  const extra = r.decision === 'uncertain' ? ` (opened #${r.opened} until a person decides)` : '';
+  const extra = r.decision === 'uncertain' ? ' (pending: waits in the closest issue for a person)' : '';
   const what = r.error ? `ERROR: ${r.error}` : `${r.title ?? ''}${extra}`;
   return `${pad(r.input, width)}  ${r.decision.padEnd(10)} ${issue.padStart(6)}  ${sc.padStart(5)}  ${what}`;
 }
 
-export function renderMatch(m: MatchResult, t: { duplicate: number; new: number }): string {
+export function renderMatch(m: MatchResult): string {
   const out = [`QUERY     ${m.query.name}  (${m.query.kind}${m.query.title ? `, ${m.query.title}` : ''})`];
   if (!m.matches.length) out.push('MATCHES   none: the store holds no known issue near it');
-  const best = m.matches[0];
-  const verdict = !best || best.score < t.new ? 'new' : best.score >= t.duplicate ? `duplicate of #${best.issue}` : `uncertain (closest #${best.issue})`;
-  out.push(`DECISION  ${verdict}  (τ_dup ${t.duplicate}, τ_new ${t.new}; ${m.candidates} candidates re-ranked)`);
+  const d = m.decision;
+  const verdict = d.verdict === 'duplicate' ? `duplicate of #${d.issue}` : d.verdict === 'uncertain' ? `uncertain (closest #${d.issue})` : 'new';
+  out.push(`DECISION  ${verdict}  (${d.scale} scale: τ_dup ${d.duplicate}, τ_new ${d.new}; ${m.candidates} candidates re-ranked)`);
   for (const x of m.matches) {
     const fam = Object.entries(x.families).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v!.toFixed(2)}`).join('  ');
     out.push(`#${String(x.issue).padEnd(5)} ${x.score.toFixed(3)}  ${x.title}${x.status !== 'open' ? `  [${x.status}]` : ''}`);
@@ -173,9 +173,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       fail('match', e);
     }
     const m = await engine.match(r.signature, { k: Number(o.k) });
-    const t = await engine.thresholds();
     await engine.store.close();
-    process.stdout.write(o.json ? JSON.stringify({ ...m, thresholds: t }, null, 2) + '\n' : renderMatch(m, t));
+    process.stdout.write(o.json ? JSON.stringify(m, null, 2) + '\n' : renderMatch(m));
   });
 
   const issue = program.command('issue').description('known issues: list, show, and the corrections a person makes (label, merge, split, note, link, status, title)');
@@ -315,7 +314,10 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       if (o.calibrate) {
         const eng = report.matchers[0]!;
         const store = await openStore(o);
-        await store.setConfig('thresholds', { duplicate: eng.thresholds.duplicate ?? 1, new: eng.thresholds.new ?? 0 });
+        // The set's inputs say which scale it calibrates: console logs, or vmcores.
+        const scale = set.items.some((it) => it.kind === 'vmcore') ? 'vmcore' : 'console';
+        const cur = (await store.config<Record<string, unknown>>('thresholds')) ?? {};
+        await store.setConfig('thresholds', { ...cur, [scale]: { duplicate: eng.thresholds.duplicate ?? 1, new: eng.thresholds.new ?? 0 } });
         if (eng.thresholds.cluster !== null) await store.setConfig('clusterThreshold', eng.thresholds.cluster);
         await store.setConfig('calibration', { set: path.resolve(String(o.set)), at: new Date().toISOString(), thresholds: eng.thresholds });
         await store.close();

@@ -1,7 +1,12 @@
 // The dedupe decision for one input against the known issues: duplicate of
 // the best issue when its score reaches τ_dup, new when the best score is
-// below τ_new, uncertain in between (stored, kept for a person to label).
-// An input whose hash is already stored is "same-dump" before any scoring.
+// below τ_new, uncertain in between (kept for a person to label). An input
+// whose hash is already stored is "same-dump" before any scoring.
+//
+// Two pairs of thresholds: a score that only the panic family (and the
+// kernel release) decided — a console log on either side — lives on another
+// scale than one the machine-state families took part in, so each kind is
+// calibrated on its own labelled set (console reports; vmcores).
 
 import { dataJson } from '../util/datafile.js';
 
@@ -10,19 +15,35 @@ export interface Thresholds {
   new: number;
 }
 
-export function defaultThresholds(): Thresholds {
-  const d = dataJson<Thresholds>('src/similarity/data/decision.json');
-  return { duplicate: d.duplicate, new: d.new };
+export interface ThresholdSet {
+  /** Scores decided by the panic family alone (a console log on a side). */
+  console: Thresholds;
+  /** Scores the machine-state families took part in (a vmcore on both sides). */
+  vmcore: Thresholds;
+}
+
+export function defaultThresholds(): ThresholdSet {
+  const d = dataJson<ThresholdSet>('src/similarity/data/decision.json');
+  return { console: { ...d.console }, vmcore: { ...d.vmcore } };
 }
 
 export type Verdict = 'duplicate' | 'new' | 'uncertain';
+
+const MACHINE = ['locks', 'runqueue', 'cgroup', 'taint', 'cpu'];
+
+/** Which thresholds a score is judged by: vmcore when a machine-state family took part. */
+export function thresholdsFor(t: ThresholdSet, used: readonly string[] | null): Thresholds {
+  return used && used.some((f) => MACHINE.includes(f)) ? t.vmcore : t.console;
+}
 
 export function decide(best: number | null, t: Thresholds): Verdict {
   if (best === null || best < t.new) return 'new';
   return best >= t.duplicate ? 'duplicate' : 'uncertain';
 }
 
-export function validThresholds(t: Thresholds): string | null {
-  if (!(t.new >= 0 && t.duplicate <= 1 && t.new <= t.duplicate)) return `thresholds must satisfy 0 <= new (${t.new}) <= duplicate (${t.duplicate}) <= 1`;
+export function validThresholds(t: ThresholdSet): string | null {
+  for (const [k, v] of Object.entries(t) as Array<[string, Thresholds]>) {
+    if (!v || !(v.new >= 0 && v.duplicate <= 1 && v.new <= v.duplicate)) return `${k} thresholds must satisfy 0 <= new <= duplicate <= 1 (${JSON.stringify(v)})`;
+  }
   return null;
 }

@@ -5,14 +5,14 @@
 
 import type { Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
-import { rulesVersion, vectorVersion } from '../../features/rules.js';
+import { vectorVersion } from '../../features/rules.js';
 import { MARKERS, frameFunction } from '../../features/trace.js';
 import { VectorIndex, type IndexParams } from './hnsw.js';
-import { viewOf, type SignatureView } from './view.js';
+import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
 import type { FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
-import { decide, defaultThresholds, type Thresholds, validThresholds } from './decide.js';
+import { decide, defaultThresholds, thresholdsFor, type ThresholdSet, validThresholds } from './decide.js';
 import { StoreError, type DecisionKind, type Store, type StoredSignature } from './store.js';
 
 export interface MatchEntry {
@@ -28,6 +28,8 @@ export interface MatchEntry {
 
 export interface MatchResult {
   query: { name: string; hash: string; kind: string; title: string | null };
+  /** What ingest would decide, and by which thresholds (console or vmcore scale). */
+  decision: { verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore'; duplicate: number; new: number };
   matches: MatchEntry[];
   /** Candidates HNSW proposed and the scorer re-ranked. */
   candidates: number;
@@ -38,10 +40,8 @@ export interface IngestResult {
   signature: number | null;
   hash: string | null;
   decision: DecisionKind;
-  /** The issue the input is a duplicate of, was opened as (new), or came closest (uncertain). */
+  /** The issue the input is a duplicate of, was opened as (new), or came closest and waits in, pending (uncertain). */
   issue: number | null;
-  /** For an uncertain input: the provisional issue opened for it until a person decides. */
-  opened: number | null;
   title: string | null;
   score: number | null;
   families: Record<FamilyName, number | null> | null;
@@ -100,7 +100,7 @@ export class Engine {
     const meta = await store.meta();
     const dim = vectorDimension();
     const vv = vectorVersion();
-    const rv = rulesVersion();
+    const rv = storedRulesVersion();
     let stale: string | null = null;
     if (meta.vectorVersion === null) await store.setVersions({ vectorVersion: vv, rulesVersion: rv, dimension: dim });
     else if (meta.vectorVersion !== vv || meta.dimension !== dim) stale = `the store's vectors use layout ${meta.vectorVersion} (${meta.dimension} dimensions), this vaat ${vv} (${dim})`;
@@ -112,8 +112,10 @@ export class Engine {
     return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, stale);
   }
 
-  async thresholds(): Promise<Thresholds> {
-    const t = (await this.store.config<Thresholds>('thresholds')) ?? defaultThresholds();
+  async thresholds(): Promise<ThresholdSet> {
+    const d = defaultThresholds();
+    const c = await this.store.config<Partial<ThresholdSet>>('thresholds');
+    const t: ThresholdSet = { console: c?.console ?? d.console, vmcore: c?.vmcore ?? d.vmcore };
     const bad = validThresholds(t);
     if (bad) throw new StoreError(`store config: ${bad}`);
     return t;
@@ -134,7 +136,15 @@ export class Engine {
         signature: { id: r.signatureId, name: stored?.name ?? '?', kind: stored?.kind ?? '?', release: stored?.release ?? null },
       });
     }
-    return { query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null }, matches, candidates: ranked.candidates };
+    const t = await this.thresholds();
+    const used = ranked[0]?.score.used ?? null;
+    const th = thresholdsFor(t, used);
+    const verdict = decide(ranked[0] ? ranked[0].score.total : null, th);
+    return {
+      query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null },
+      decision: { verdict, issue: ranked[0]?.issue ?? null, scale: th === t.vmcore ? 'vmcore' : 'console', ...th },
+      matches, candidates: ranked.candidates,
+    };
   }
 
   /** Issues ranked by their best member's exact score among the HNSW candidates. */
@@ -142,12 +152,12 @@ export class Engine {
     const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
-    const views = await this.store.views(ids.filter((id) => members.has(id)));
+    const views = await this.store.views(ids.filter((id) => members.has(id) && !members.get(id)!.pending));
     const best = new Map<number, { issue: number; signatureId: number; score: Score }>();
     for (const id of ids) {
       const m = members.get(id);
       const v = views.get(id);
-      if (!m || !v) continue;
+      if (!m || !v || m.pending) continue;
       const s = scorePair(view, v, this.frames, this.params);
       const cur = best.get(m.issueId);
       if (!cur || s.total > cur.score.total || (s.total === cur.score.total && id < cur.signatureId)) best.set(m.issueId, { issue: m.issueId, signatureId: id, score: s });
@@ -177,37 +187,30 @@ export class Engine {
       if (again) return this.sameDump(name, again);
       const ranked = await this.rank(view, vector);
       const best = ranked[0] ?? null;
-      const verdict = decide(best ? best.score.total : null, t);
+      const verdict = decide(best ? best.score.total : null, thresholdsFor(t, best?.score.used ?? null));
       const frames = rarityFrames(view);
       const ins = await this.store.insertSignature({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
         release: sig.source.release, title: sig.panic?.title ?? null, crashKind: sig.panic?.kind ?? null, document: sig, view,
-        logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: rulesVersion(), frames,
+        logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(), frames,
       });
       let issue: number;
-      let opened: number | null = null;
       const sc = best ? Math.round(best.score.total * 1000) / 1000 : null;
-      if (verdict === 'duplicate') {
-        issue = best!.issue;
-        await this.store.setMembership(ins.id, issue, 'auto', sc);
-      } else if (verdict === 'new') {
+      if (verdict === 'new') {
         issue = (await this.store.createIssue(issueTitle(sig))).id;
         await this.store.setMembership(ins.id, issue, 'auto', null);
       } else {
-        // Uncertain: a provisional issue of its own, so that its repeats are found, until a person
-        // labels it or merges it into the closest issue, which the decision names.
+        // Uncertain: it waits in the closest issue, pending, until a person confirms it
+        // (vaat issue label) or moves it (label elsewhere, split); meanwhile it is no evidence for others.
         issue = best!.issue;
-        const prov = await this.store.createIssue(issueTitle(sig));
-        opened = prov.id;
-        await this.store.updateIssue(prov.id, { notes: `uncertain: closest known issue #${issue} (score ${sc})` });
-        await this.store.setMembership(ins.id, prov.id, 'auto', null);
+        await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain');
       }
       const title = (await this.store.issue(issue))?.title ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
       this.frames.add(frames);
       const r: IngestResult = {
-        input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, opened, title, score: sc,
+        input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, title, score: sc,
         families: best ? familyScores(best.score) : null, reasons: best ? best.score.reasons : [], error: null,
       };
       return r;
@@ -218,13 +221,13 @@ export class Engine {
   private async sameDump(name: string, known: StoredSignature): Promise<IngestResult> {
     const m = await this.store.membership(known.id);
     const issue = m ? await this.store.issue(m.issueId) : null;
-    return { input: name, signature: known.id, hash: known.hash, decision: 'same-dump', issue: m?.issueId ?? null, opened: null, title: issue?.title ?? null, score: null, families: null, reasons: [`already stored as signature ${known.id} (${known.name})`], error: null };
+    return { input: name, signature: known.id, hash: known.hash, decision: 'same-dump', issue: m?.issueId ?? null, title: issue?.title ?? null, score: null, families: null, reasons: [`already stored as signature ${known.id} (${known.name})`], error: null };
   }
 
   /** Record an input that could not be read: the batch goes on, the failure stays on record. */
   async failed(input: string, error: string): Promise<IngestResult> {
     await this.store.recordDecision({ signatureId: null, input, decision: 'failed', issueId: null, score: null, at: new Date().toISOString() });
-    return { input, signature: null, hash: null, decision: 'failed', issue: null, opened: null, title: null, score: null, families: null, reasons: [], error };
+    return { input, signature: null, hash: null, decision: 'failed', issue: null, title: null, score: null, families: null, reasons: [], error };
   }
 
   /** The exact score of two stored signatures (the explanation `vaat issue show` and reports print). */

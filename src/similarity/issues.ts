@@ -42,21 +42,21 @@ export async function listIssues(store: Store, opts: { status?: string; uncertai
     for (const d of dec) {
       if (d.signatureId === null) continue;
       const m = await store.membership(d.signatureId);
-      if (m?.decidedBy === 'human') continue;
-      rows.push({ signature: d.signatureId, input: d.input, closest: d.issueId, score: d.score, provisional: m?.issueId ?? null, at: d.at });
+      if (!m?.pending) continue;
+      rows.push({ signature: d.signatureId, input: d.input, issue: m.issueId, score: d.score, at: d.at });
     }
     if (opts.json) return rows;
-    const out = ['SIGNATURE  INPUT                                     CLOSEST  SCORE  PROVISIONAL'];
-    for (const r of rows) out.push(`${String(r.signature).padStart(9)}  ${r.input.slice(0, 40).padEnd(40)}  ${`#${r.closest}`.padStart(7)}  ${(r.score ?? 0).toFixed(3)}  #${r.provisional}`);
-    out.push(`${rows.length} uncertain decisions waiting for a person (vaat issue label SIGNATURE ISSUE, or vaat issue merge)`);
+    const out = ['SIGNATURE  ISSUE   SCORE  INPUT'];
+    for (const r of rows) out.push(`${String(r.signature).padStart(9)}  ${`#${r.issue}`.padStart(5)}  ${(r.score ?? 0).toFixed(3)}  ${r.input}`);
+    out.push(`${rows.length} uncertain decisions waiting in their closest issue for a person (vaat issue label SIGNATURE ISSUE confirms or moves one)`);
     return out.join('\n') + '\n';
   }
   const status = opts.status ? (opts.status.split(',') as IssueStatus[]) : undefined;
   const list = (await store.issues(status ? { status } : {})).filter((i) => status || i.status !== 'merged');
   if (opts.json) return list;
-  const out = ['ISSUE  STATUS   SIZE  HUMAN  FIRST SEEN        LAST SEEN         KERNELS              TITLE'];
+  const out = ['ISSUE  STATUS   SIZE  HUMAN  PENDING  FIRST SEEN        LAST SEEN         KERNELS              TITLE'];
   for (const i of list) {
-    out.push(`${`#${i.id}`.padEnd(6)} ${i.status.padEnd(8)} ${String(i.size).padStart(4)}  ${String(i.human).padStart(5)}  ${day(i.firstSeen).padEnd(16)}  ${day(i.lastSeen).padEnd(16)}  ${(i.kernels.join(',') || '-').slice(0, 20).padEnd(20)} ${i.title}`);
+    out.push(`${`#${i.id}`.padEnd(6)} ${i.status.padEnd(8)} ${String(i.size).padStart(4)}  ${String(i.human).padStart(5)}  ${String(i.pending).padStart(7)}  ${day(i.firstSeen).padEnd(16)}  ${day(i.lastSeen).padEnd(16)}  ${(i.kernels.join(',') || '-').slice(0, 20).padEnd(20)} ${i.title}`);
   }
   out.push(`${list.length} issues, ${list.reduce((a, i) => a + i.size, 0)} signatures`);
   return out.join('\n') + '\n';
@@ -72,7 +72,7 @@ export async function showIssue(store: Store, id: number, json: boolean): Promis
   out.push(`  MEMBERS ${members.length}`);
   out.push('  SIGNATURE  DECIDED  SCORE  KIND     RELEASE             INGESTED          NAME');
   for (const m of members) {
-    out.push(`  ${String(m.signatureId).padStart(9)}  ${m.decidedBy.padEnd(7)}  ${m.score === null ? '    -' : m.score.toFixed(3)}  ${m.signature.kind.padEnd(7)}  ${(m.signature.release ?? '-').slice(0, 18).padEnd(18)}  ${day(m.signature.ingestedAt)}  ${m.signature.path ?? m.signature.name}`);
+    out.push(`  ${String(m.signatureId).padStart(9)}  ${(m.pending ? 'pending' : m.decidedBy).padEnd(7)}  ${m.score === null ? '    -' : m.score.toFixed(3)}  ${m.signature.kind.padEnd(7)}  ${(m.signature.release ?? '-').slice(0, 18).padEnd(18)}  ${day(m.signature.ingestedAt)}  ${m.signature.path ?? m.signature.name}`);
   }
   return out.join('\n') + '\n';
 }

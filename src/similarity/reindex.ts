@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { panicFromText } from '../../features/panic.js';
 import { validateSignature, type Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
-import { rulesVersion, vectorVersion } from '../../features/rules.js';
-import { viewOf } from './view.js';
+import { vectorVersion } from '../../features/rules.js';
+import { viewOf, storedRulesVersion } from './view.js';
 import { Engine, rarityFrames, type EngineOptions } from './engine.js';
-import { decide } from './decide.js';
+
 import type { Store } from './store.js';
 
 export interface ReindexReport {
@@ -41,7 +41,7 @@ function rederivePanic(doc: Signature, logText: string | null): Signature['panic
 
 export async function reindex(store: Store, opts: EngineOptions = {}): Promise<ReindexReport> {
   const rep: ReindexReport = { signatures: 0, rederived: 0, panicChanged: 0, revectorized: 0, wouldMove: [], humanKept: 0 };
-  const rv = rulesVersion();
+  const rv = storedRulesVersion();
   const vv = vectorVersion();
   const frames: string[][] = [];
   for (let after = 0; ; ) {
@@ -71,7 +71,6 @@ export async function reindex(store: Store, opts: EngineOptions = {}): Promise<R
   // The index is derived: drop it, Engine.open rebuilds it from the updated vectors.
   for (const f of ['index.hnsw', 'index.json']) fs.rmSync(path.join(store.location, f), { force: true });
   const engine = await Engine.open(store, { ...opts, notice: () => {} });
-  const t = await engine.thresholds();
   for (let after = 0; ; ) {
     const page = await store.signaturesPage(after, 500);
     if (!page.length) break;
@@ -87,7 +86,7 @@ export async function reindex(store: Store, opts: EngineOptions = {}): Promise<R
       const doc = (await store.document(s.id))!;
       const r = await engine.match(doc, { k: 1, exclude: s.id });
       const best = r.matches[0] ?? null;
-      const dupOf = decide(best?.score ?? null, t) === 'duplicate' ? best!.issue : null;
+      const dupOf = r.decision.verdict === 'duplicate' ? best!.issue : null;
       // It stays where it is when it still duplicates its own issue, or when it is alone there
       // (it opened the issue as new) and duplicates nothing else.
       const alone = (await store.members(m.issueId)).length === 1;

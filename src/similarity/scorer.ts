@@ -51,9 +51,11 @@ export function score(a: SignatureView, b: SignatureView, frames: FrameStats = N
   let weight = 0;
   const used: FamilyName[] = [];
   const families = {} as Score['families'];
+  const machine = !!(a.locks && b.locks) || !!(a.runqueue && b.runqueue) || !!(a.cpu && b.cpu);
+  const weights = machine ? params.families : params.consoleFamilies;
   for (const f of FAMILIES) {
     const s = all[f];
-    const w = params.families[f] ?? 0;
+    const w = weights[f] ?? 0;
     const counted = s.score !== null && (!only || only.includes(f));
     families[f] = { ...s, weight: counted ? w : 0 };
     if (!counted) continue;

@@ -92,6 +92,13 @@ export const MIGRATIONS: Migration[] = [
       for (const r of rows) set.run(JSON.stringify(viewOf(JSON.parse(r.document) as Signature)), r.id);
     },
   },
+  {
+    version: 3,
+    what: 'pending memberships: an uncertain input waits in its closest issue for a person',
+    up(db) {
+      db.exec('ALTER TABLE memberships ADD COLUMN pending INTEGER NOT NULL DEFAULT 0');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -120,6 +127,19 @@ function toStored(r: SigRow): StoredSignature {
     id: r.id, seq: r.id, hash: r.hash, kind: r.kind, path: r.path, name: r.name, bytes: r.bytes, release: r.release,
     title: r.title, crashKind: r.crash_kind, ingestedAt: r.ingested_at, vectorVersion: r.vector_version, rulesVersion: r.rules_version,
   };
+}
+
+interface MemberRow {
+  signature_id: number;
+  issue_id: number;
+  decided_by: 'auto' | 'human';
+  score: number | null;
+  decided_at: string;
+  pending: number;
+}
+
+function toMembership(r: MemberRow): Membership {
+  return { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, pending: r.pending === 1 };
 }
 
 interface IssueRow {
@@ -230,11 +250,11 @@ export class SqliteStore implements Store {
       issue: p('SELECT * FROM issues WHERE id = ?'),
       links: p('SELECT kind, url FROM issue_links WHERE issue_id = ? ORDER BY rowid'),
       linkAdd: p('INSERT OR IGNORE INTO issue_links (issue_id, kind, url) VALUES (?, ?, ?)'),
-      member: p('SELECT signature_id, issue_id, decided_by, score, decided_at FROM memberships WHERE signature_id = ?'),
-      memberSet: p(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at`),
+      member: p('SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id = ?'),
+      memberSet: p(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending`),
       memberDel: p('DELETE FROM memberships WHERE signature_id = ?'),
-      members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+      members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
                   FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = ? ORDER BY s.id`),
       decide: p('INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) VALUES (?, ?, ?, ?, ?, ?)'),
     };
@@ -404,14 +424,14 @@ export class SqliteStore implements Store {
   async issues(opts: { status?: IssueStatus[] } = {}): Promise<IssueSummary[]> {
     const rows = this.db.prepare(`
       SELECT i.*, count(m.signature_id) AS size, min(s.ingested_at) AS first_seen, max(s.ingested_at) AS last_seen,
-             group_concat(DISTINCT s.release) AS kernels, sum(m.decided_by = 'human') AS human
+             group_concat(DISTINCT s.release) AS kernels, sum(m.decided_by = 'human') AS human, sum(m.pending) AS pending
       FROM issues i LEFT JOIN memberships m ON m.issue_id = i.id LEFT JOIN signatures s ON s.id = m.signature_id
       ${opts.status ? `WHERE i.status IN (${opts.status.map(() => '?').join(',')})` : ''}
-      GROUP BY i.id ORDER BY i.id`).all(...(opts.status ?? [])) as Array<IssueRow & { size: number; first_seen: string | null; last_seen: string | null; kernels: string | null; human: number | null }>;
+      GROUP BY i.id ORDER BY i.id`).all(...(opts.status ?? [])) as Array<IssueRow & { size: number; first_seen: string | null; last_seen: string | null; kernels: string | null; human: number | null; pending: number | null }>;
     return rows.map((r) => ({
       id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at,
       links: this.stmts.links!.all(r.id) as Array<{ kind: string; url: string }>,
-      size: r.size, firstSeen: r.first_seen, lastSeen: r.last_seen, kernels: r.kernels ? r.kernels.split(',').sort() : [], human: r.human ?? 0,
+      size: r.size, firstSeen: r.first_seen, lastSeen: r.last_seen, kernels: r.kernels ? r.kernels.split(',').sort() : [], human: r.human ?? 0, pending: r.pending ?? 0,
     }));
   }
 
@@ -431,27 +451,27 @@ export class SqliteStore implements Store {
   }
 
   async membership(signatureId: number): Promise<Membership | null> {
-    const r = this.stmts.member!.get(signatureId) as { signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string } | undefined;
-    return r ? { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at } : null;
+    const r = this.stmts.member!.get(signatureId) as MemberRow | undefined;
+    return r ? toMembership(r) : null;
   }
 
   async memberships(signatureIds: number[]): Promise<Map<number, Membership>> {
     const out = new Map<number, Membership>();
     for (let i = 0; i < signatureIds.length; i += 500) {
       const chunk = signatureIds.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT signature_id, issue_id, decided_by, score, decided_at FROM memberships WHERE signature_id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string }>;
-      for (const r of rows) out.set(r.signature_id, { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at });
+      const rows = this.db.prepare(`SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as MemberRow[];
+      for (const r of rows) out.set(r.signature_id, toMembership(r));
     }
     return out;
   }
 
   async members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>> {
-    const rows = this.stmts.members!.all(issueId) as Array<SigRow & { signature_id: number; issue_id: number; decided_by: 'auto' | 'human'; score: number | null; decided_at: string }>;
-    return rows.map((r) => ({ signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, signature: toStored(r) }));
+    const rows = this.stmts.members!.all(issueId) as Array<SigRow & MemberRow>;
+    return rows.map((r) => ({ ...toMembership(r), signature: toStored(r) }));
   }
 
-  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null): Promise<void> {
-    this.stmts.memberSet!.run(signatureId, issueId, decidedBy, score, now());
+  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false): Promise<void> {
+    this.stmts.memberSet!.run(signatureId, issueId, decidedBy, score, now(), pending ? 1 : 0);
   }
 
   async removeMembership(signatureId: number): Promise<void> {

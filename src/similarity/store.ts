@@ -68,6 +68,8 @@ export interface IssueSummary extends Issue {
   kernels: string[];
   /** Members decided by a person. */
   human: number;
+  /** Members waiting for a person (uncertain decisions). */
+  pending: number;
 }
 
 export interface Membership {
@@ -76,6 +78,8 @@ export interface Membership {
   decidedBy: 'auto' | 'human';
   score: number | null;
   decidedAt: string;
+  /** An uncertain decision: in its closest issue until a person confirms or moves it; not used as evidence for others. */
+  pending: boolean;
 }
 
 export type DecisionKind = 'duplicate' | 'new' | 'uncertain' | 'same-dump' | 'failed';
@@ -156,7 +160,7 @@ export interface Store {
   membership(signatureId: number): Promise<Membership | null>;
   memberships(signatureIds: number[]): Promise<Map<number, Membership>>;
   members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>>;
-  setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null): Promise<void>;
+  setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending?: boolean): Promise<void>;
   removeMembership(signatureId: number): Promise<void>;
 
   recordDecision(d: DecisionRecord): Promise<void>;

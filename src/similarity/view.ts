@@ -4,7 +4,16 @@
 // candidates parses 50 small objects, not 50 documents.
 
 import type { Signature } from '../../features/signature.js';
+import { rulesVersion } from '../../features/rules.js';
 import { MARKERS, frameFunction } from '../../features/trace.js';
+
+/** Bump when what a view holds changes: stores re-derive their views (vaat reindex). */
+export const VIEW_VERSION = 2;
+
+/** What a store records as the rules of a signature: the signature rules and the view derived from them. */
+export function storedRulesVersion(): string {
+  return `${rulesVersion()}.v${VIEW_VERSION}`;
+}
 
 export interface SignatureView {
   kind: 'vmcore' | 'console';
@@ -22,6 +31,8 @@ export interface SignatureView {
   locks: Signature['locks'];
   runqueue: {
     ratio: number;
+    /** The most tasks on one CPU's runqueue. */
+    max: number;
     idleWhileOverloaded: boolean;
     idleCpus: number;
     cpus: number;
@@ -54,7 +65,7 @@ export function viewOf(sig: Signature): SignatureView {
     locks: sig.locks,
     runqueue: r
       ? {
-          ratio: r.ratio, idleWhileOverloaded: r.idleWhileOverloaded, idleCpus: r.idleCpus.length, cpus: r.cpus.length,
+          ratio: r.ratio, max: r.max, idleWhileOverloaded: r.idleWhileOverloaded, idleCpus: r.idleCpus.length, cpus: r.cpus.length,
           longest: r.longestRunning ? { comm: r.longestRunning.comm.replace(/\d+/g, 'N'), seconds: r.longestRunning.seconds } : null,
           throttled: r.throttled, panicCurr: r.panicCpu?.curr ?? null, panicQueued: r.panicCpu?.queued ?? [],
         }

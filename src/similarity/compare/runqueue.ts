@@ -3,7 +3,7 @@
 // break, throttled groups, and what the panic CPU was running and queueing.
 
 import type { SignatureView } from '../view.js';
-import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
+import { absent, jaccard, mix, multisetJaccard, type CompareContext, type FamilyScore } from './types.js';
 
 export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['runqueue'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent('runqueues not read on one side');
@@ -13,6 +13,9 @@ export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['
   const rb = Math.max(b.ratio, 0.1);
   const imbalance = 1 - Math.min(1, Math.abs(Math.log(ra) - Math.log(rb)) / Math.log(4));
   const overload = Number(a.idleWhileOverloaded === b.idleWhileOverloaded);
+  // How many tasks piled up on the busiest CPU (3 vs 11 is a spinner alone vs a spinner with hogs behind it).
+  const load = 1 - Math.min(1, Math.abs(Math.log1p(a.max ?? 0) - Math.log1p(b.max ?? 0)) / Math.log(8));
+  if (load < 0.7) differed.push(`busiest runqueue ${a.max} / ${b.max} tasks`);
   if (a.idleWhileOverloaded && b.idleWhileOverloaded) agreed.push('CPUs idle while others were overloaded, on both sides');
   else if (!overload) differed.push('idle-while-overloaded on one side only');
   // A task on its CPU for a second or more without a switch is a spinner, a hog or a starved queue's cause.
@@ -26,7 +29,8 @@ export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['
   const throttled = a.throttled.length || b.throttled.length ? jaccard(a.throttled, b.throttled) : null;
   if (throttled !== null) (throttled > 0 ? agreed : differed).push(`throttled groups: ${a.throttled.join(',') || '-'} / ${b.throttled.join(',') || '-'}`);
   const curr = a.panicCurr && b.panicCurr ? Number(a.panicCurr === b.panicCurr) : null;
-  const queued = a.panicQueued.length || b.panicQueued.length ? jaccard(a.panicQueued, b.panicQueued) : null;
-  const score = mix(ctx.params.runqueue, { imbalance, overload, longest, throttled, curr, queued });
+  const queued = a.panicQueued.length || b.panicQueued.length ? multisetJaccard(a.panicQueued, b.panicQueued) : null;
+  if (queued !== null && queued < 0.5) differed.push(`queued on the panic CPU: ${a.panicQueued.length} / ${b.panicQueued.length} tasks`);
+  const score = mix(ctx.params.runqueue, { imbalance, load, overload, longest, throttled, curr, queued });
   return score === null ? absent('nothing comparable') : { score, agreed, differed };
 }

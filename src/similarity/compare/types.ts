@@ -18,7 +18,10 @@ export type Components = Record<string, number>;
 
 export interface ScorerParams {
   version: number;
+  /** Family weights when the machine state takes part (a vmcore on both sides). */
   families: Record<string, number>;
+  /** Family weights when it cannot (a console log on a side). */
+  consoleFamilies: Record<string, number>;
   panic: Components;
   locks: Components;
   runqueue: Components;
@@ -56,4 +59,19 @@ export function jaccard(a: readonly string[], b: readonly string[]): number {
   let inter = 0;
   for (const x of sa) if (sb.has(x)) inter++;
   return inter / (sa.size + sb.size - inter);
+}
+
+/** Jaccard over multisets: shared counts over total counts (eight queued hogs are not one). */
+export function multisetJaccard(a: readonly string[], b: readonly string[]): number {
+  const ca = new Map<string, number>();
+  const cb = new Map<string, number>();
+  for (const x of a) ca.set(x, (ca.get(x) ?? 0) + 1);
+  for (const x of b) cb.set(x, (cb.get(x) ?? 0) + 1);
+  let inter = 0;
+  let union = 0;
+  for (const k of new Set([...ca.keys(), ...cb.keys()])) {
+    inter += Math.min(ca.get(k) ?? 0, cb.get(k) ?? 0);
+    union += Math.max(ca.get(k) ?? 0, cb.get(k) ?? 0);
+  }
+  return union ? inter / union : 1;
 }

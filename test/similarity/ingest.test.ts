@@ -1,0 +1,103 @@
+// vaat ingest and vaat match on the seven shared dumps, as a user runs them:
+// ingesting twice stores nothing new; a killed ingest loses no decision it
+// printed and leaves a store that opens and answers; two ingests at once on
+// one store both finish with every input stored once; each dump's own
+// console log (the serial console that saw it die: an independent text)
+// matches the issue its dump opened.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { vaat, vaatAsync } from '../helpers/cli.js';
+import { KERNEL_DIR } from '../helpers/fixtures.js';
+import { loadLabelled } from '../../datasets/labelled.js';
+import { openSqliteStore } from '../../src/similarity/sqlite.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-ingest-'));
+const dumps = loadLabelled(path.dirname(KERNEL_DIR));
+const lines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { input: string; decision: string; issue: number | null; signature: number | null; hash: string | null });
+
+test('ingesting the shared dumps twice: the second run stores nothing and reports every input same-dump', () => {
+  const store = path.join(tmp, 'twice');
+  const a = vaat(['ingest', '--store', store, '--json', path.dirname(KERNEL_DIR)]);
+  assert.equal(a.code, 0, a.err);
+  const first = lines(a.out);
+  assert.equal(first.length, 7);
+  for (const r of first) assert.ok(['new', 'duplicate', 'uncertain'].includes(r.decision), `${r.input}: ${r.decision}`);
+  // Seven root causes: the first dump opens an issue, and no two dumps are called duplicates.
+  assert.equal(first[0]!.decision, 'new');
+  assert.equal(first.filter((r) => r.decision === 'duplicate').length, 0);
+  const b = vaat(['ingest', '--store', store, '--json', path.dirname(KERNEL_DIR)]);
+  assert.equal(b.code, 0, b.err);
+  const second = lines(b.out);
+  assert.deepEqual(second.map((r) => r.decision), new Array(7).fill('same-dump'));
+  assert.deepEqual(second.map((r) => r.signature), first.map((r) => r.signature));
+  const text = vaat(['issue', 'list', '--store', store]);
+  assert.match(text.out, /\n7 issues|\n\d issues, 7 signatures/);
+});
+
+test('a console log matches the issue its own dump opened; the decision says duplicate on the console scale', () => {
+  const store = path.join(tmp, 'twice');
+  for (const d of dumps) {
+    const m = vaat(['match', '--store', store, '--log', d.console!, '--json']);
+    assert.equal(m.code, 0, m.err);
+    const r = JSON.parse(m.out) as { matches: Array<{ issue: number; score: number; signature: { name: string } }>; decision: { verdict: string; scale: string } };
+    const dumpMatch = JSON.parse(vaat(['match', '--store', store, d.path, '--json']).out) as { matches: Array<{ issue: number; score: number }> };
+    assert.equal(dumpMatch.matches[0]!.score, 1, `${d.name}: the dump finds its own signature`);
+    assert.equal(r.matches[0]!.issue, dumpMatch.matches[0]!.issue, `${d.name}: console log and dump point at the same issue`);
+    assert.ok(r.matches[0]!.score >= 0.95, `${d.name}: ${r.matches[0]!.score}`);
+    assert.equal(r.decision.scale, 'console');
+  }
+});
+
+test('kill -9 in the middle of an ingest: every decision it printed is stored, the store opens and answers', async () => {
+  const store = path.join(tmp, 'killed');
+  const run = vaatAsync(['ingest', '--store', store, '--json', '--jobs', '1', ...dumps.map((d) => d.path)]);
+  // Wait for the second printed decision, then kill without warning.
+  for (let i = 0; i < 600 && run.out().split('\n').filter(Boolean).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  run.child.kill('SIGKILL');
+  const res = await run.done;
+  assert.equal(res.signal, 'SIGKILL');
+  const printed = lines(res.out.split('\n').filter((l) => l.endsWith('}')).join('\n'));
+  assert.ok(printed.length >= 2 && printed.length < 7, `${printed.length} decisions printed before the kill`);
+  const s = openSqliteStore(store);
+  for (const p of printed) assert.ok(await s.findByHash(p.hash!), `${p.input}: printed ${p.decision} but not stored`);
+  await s.close();
+  const list = vaat(['issue', 'list', '--store', store]);
+  assert.equal(list.code, 0, list.err);
+  const again = vaat(['ingest', '--store', store, '--json', ...dumps.map((d) => d.path)]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.err, /index (missing|not used)/, 'the index the killed process never wrote is rebuilt');
+  const after = lines(again.out);
+  assert.equal(after.filter((r) => r.decision === 'same-dump').length >= printed.length, true);
+  const s2 = openSqliteStore(store);
+  assert.equal(await s2.count(), 7);
+  await s2.close();
+});
+
+test('two ingests at once on one store: both finish, every input is stored once', async () => {
+  const store = path.join(tmp, 'concurrent');
+  const order = dumps.map((d) => d.path);
+  const a = vaatAsync(['ingest', '--store', store, '--json', '--jobs', '1', ...order]);
+  const b = vaatAsync(['ingest', '--store', store, '--json', '--jobs', '1', ...[...order].reverse()]);
+  const [ra, rb] = await Promise.all([a.done, b.done]);
+  assert.equal(ra.code, 0, ra.err);
+  assert.equal(rb.code, 0, rb.err);
+  const la = lines(ra.out);
+  const lb = lines(rb.out);
+  assert.equal(la.length, 7);
+  assert.equal(lb.length, 7);
+  // Each input was stored by exactly one of them; the other saw it as the same dump.
+  for (const p of order) {
+    const da = la.find((r) => r.input === p)!;
+    const db = lb.find((r) => r.input === p)!;
+    const stored = [da, db].filter((r) => r.decision !== 'same-dump');
+    assert.equal(stored.length, 1, `${p}: ${da.decision} / ${db.decision}`);
+    assert.equal(da.signature, db.signature);
+  }
+  const s = openSqliteStore(store);
+  assert.equal(await s.count(), 7);
+  await s.close();
+});

@@ -1,0 +1,119 @@
+// The embedded store: numbered migrations (an older store is migrated, a
+// newer or foreign one refused with a clear message), uniqueness by input
+// hash enforced by the database, and the HNSW index file rebuilt from the
+// database whenever it is missing, truncated, altered or stale.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteStore, MIGRATIONS, SCHEMA_VERSION } from '../../src/similarity/sqlite.js';
+import { Engine } from '../../src/similarity/engine.js';
+import { signatureFromConsole } from '../../features/signature.js';
+import { vectorize } from '../../features/vector.js';
+import { viewOf } from '../../src/similarity/view.js';
+import { syzbotReports } from '../helpers/syzbot.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-store-'));
+
+function sample(n: number) {
+  // Real console reports of distinct root causes.
+  const seen = new Set<string>();
+  const out = [];
+  for (const r of syzbotReports()) {
+    if (seen.has(r.cluster)) continue;
+    seen.add(r.cluster);
+    out.push({ r, sig: signatureFromConsole(r.report, `${r.id}.txt`) });
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+test('a store written by the first schema is migrated; a newer one and a foreign database are refused', async () => {
+  const dir = path.join(tmp, 'old');
+  fs.mkdirSync(dir);
+  const db = new Database(path.join(dir, 'store.db'));
+  MIGRATIONS[0]!.up(db);
+  db.pragma('user_version = 1');
+  const { sig } = sample(1)[0]!;
+  db.prepare(`INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, log_text, vector, vector_version, rules_version, ingested_at)
+              VALUES (?, 'sha256', 'console', NULL, ?, ?, NULL, ?, ?, ?, NULL, ?, 1, 'old', ?)`)
+    .run(sig.source.hash, sig.source.name, sig.source.bytes, sig.panic!.title, sig.panic!.kind, JSON.stringify(sig), Buffer.from(vectorize(sig).buffer), new Date().toISOString());
+  db.close();
+  const notices: string[] = [];
+  const store = openSqliteStore(dir, { notice: (l) => notices.push(l) });
+  assert.equal((await store.meta()).schemaVersion, SCHEMA_VERSION);
+  assert.match(notices.join('\n'), new RegExp(`migrated from 1 to ${SCHEMA_VERSION}`));
+  // Migration 2 filled the scoring view from the stored document.
+  assert.deepEqual((await store.views([1])).get(1), viewOf(sig));
+  await store.close();
+
+  const newer = path.join(tmp, 'newer');
+  fs.mkdirSync(newer);
+  const db2 = new Database(path.join(newer, 'store.db'));
+  db2.pragma('user_version = 999');
+  db2.close();
+  assert.throws(() => openSqliteStore(newer), /written by a newer vaat \(store schema 999; this vaat knows up to \d+\)/);
+
+  const foreign = path.join(tmp, 'foreign');
+  fs.mkdirSync(foreign);
+  const db3 = new Database(path.join(foreign, 'store.db'));
+  db3.exec('CREATE TABLE t (x)');
+  db3.close();
+  assert.throws(() => openSqliteStore(foreign), /not a vaat store/);
+});
+
+test('an input is stored once: the database refuses a second row with the same hash', async () => {
+  const store = openSqliteStore(path.join(tmp, 'unique'));
+  const engine = await Engine.open(store);
+  const [{ sig, r }] = sample(1);
+  const a = await engine.ingest(sig!, { path: r!.id, logText: r!.report });
+  const b = await engine.ingest(sig!, { path: r!.id, logText: r!.report });
+  assert.equal(a.decision, 'new');
+  assert.equal(b.decision, 'same-dump');
+  assert.equal(b.signature, a.signature);
+  assert.equal(await store.count(), 1);
+  await engine.close();
+});
+
+test('the index file: missing, truncated or altered → rebuilt from the database with a notice; intact → used', async () => {
+  const dir = path.join(tmp, 'index');
+  const reports = sample(30);
+  let store = openSqliteStore(dir);
+  let engine = await Engine.open(store);
+  const opened = [];
+  for (const { r, sig } of reports) if ((await engine.ingest(sig, { path: r.id, logText: r.report })).decision === 'new') opened.push({ r, sig });
+  await engine.close();
+  const file = path.join(dir, 'index.hnsw');
+  assert.ok(fs.existsSync(file) && fs.existsSync(path.join(dir, 'index.json')));
+  // A report that opened an issue: the issue's only member, found again with score 1.
+  const probe = opened[3]!;
+  const reopen = async () => {
+    const notices: string[] = [];
+    store = openSqliteStore(dir);
+    engine = await Engine.open(store, { notice: (l) => notices.push(l) });
+    const m = await engine.match(probe.sig, { k: 1 });
+    await engine.close();
+    return { notices, top: m.matches[0] };
+  };
+  const intact = await reopen();
+  assert.deepEqual(intact.notices, []);
+  assert.equal(intact.top!.score, 1);
+  const good = fs.readFileSync(file);
+  fs.writeFileSync(file, good.subarray(0, good.length >> 1));
+  const cut = await reopen();
+  assert.match(cut.notices.join('\n'), /truncated or replaced\)\): rebuilding it from the store's 30 signatures/);
+  assert.equal(cut.top!.score, 1);
+  const garbage = Buffer.from(good);
+  for (let i = 64; i < garbage.length; i += 97) garbage[i] ^= 0xff;
+  fs.writeFileSync(file, garbage);
+  const bad = await reopen();
+  assert.match(bad.notices.join('\n'), /does not match its checksum \(corrupt\)/);
+  assert.equal(bad.top!.score, 1);
+  fs.rmSync(file);
+  const gone = await reopen();
+  assert.match(gone.notices.join('\n'), /rebuilding it from the store's 30 signatures/);
+  assert.deepEqual((await reopen()).notices, [], 'the rebuilt index was saved');
+});
