@@ -22,10 +22,19 @@ function rules(): { re: RegExp; names: Set<string> } {
   return compiled;
 }
 
+const memo = new Map<string, boolean>();
+
 /** Is this function (no module, no offset) generic machinery rather than the place a crash names? */
 export function isGenericFrame(fn: string): boolean {
-  const r = rules();
-  return r.names.has(fn) || r.re.test(fn);
+  let v = memo.get(fn);
+  if (v === undefined) {
+    const r = rules();
+    v = r.names.has(fn) || r.re.test(fn);
+    // Frames repeat across reports; the set of names is bounded in practice, the memo kept so.
+    if (memo.size > 200_000) memo.clear();
+    memo.set(fn, v);
+  }
+  return v;
 }
 
 /** The category a hand-written pattern puts the function in, 'evidence' for a grown name, or null. */

@@ -85,7 +85,38 @@ export function issueTitle(sig: Signature): string {
   return p?.title ?? (p?.message ? `kernel panic: ${p.message}` : `unknown crash${p?.kind ? ` (${p.kind})` : ''}`);
 }
 
+/** Views by signature id, most recently used last (views never change but on reindex, which reopens). */
+class ViewCache {
+  private readonly map = new Map<number, SignatureView>();
+  constructor(private readonly max: number) {}
+  async get(ids: number[], load: (ids: number[]) => Promise<Map<number, SignatureView>>): Promise<Map<number, SignatureView>> {
+    const out = new Map<number, SignatureView>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const v = this.map.get(id);
+      if (v) {
+        this.map.delete(id);
+        this.map.set(id, v);
+        out.set(id, v);
+      } else missing.push(id);
+    }
+    if (missing.length) {
+      for (const [id, v] of await load(missing)) {
+        out.set(id, v);
+        this.put(id, v);
+      }
+    }
+    return out;
+  }
+  put(id: number, v: SignatureView): void {
+    this.map.set(id, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
 export class Engine {
+  private readonly viewCache = new ViewCache(200_000);
+
   private constructor(
     readonly store: Store,
     private readonly index: VectorIndex,
@@ -152,7 +183,7 @@ export class Engine {
     const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
-    const views = await this.store.views(ids.filter((id) => members.has(id) && !members.get(id)!.pending));
+    const views = await this.viewCache.get(ids.filter((id) => members.has(id) && !members.get(id)!.pending), (x) => this.store.views(x));
     const best = new Map<number, { issue: number; signatureId: number; score: Score }>();
     for (const id of ids) {
       const m = members.get(id);
@@ -208,6 +239,7 @@ export class Engine {
       const title = (await this.store.issue(issue))?.title ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
+      this.viewCache.put(ins.id, view);
       this.frames.add(frames);
       const r: IngestResult = {
         input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, title, score: sc,

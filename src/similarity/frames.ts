@@ -34,8 +34,19 @@ export interface AlignParams {
 
 export const DEFAULT_ALIGN: AlignParams = { depth: 24, decay: 5, offsetPenalty: 0.1, markerWeight: 0.3, idfFloor: 0.1 };
 
+const significant = new WeakMap<readonly string[], { depth: number; frames: string[] }>();
+
 /** The frames that count, top first: generic ones dropped, repeats of the frame above collapsed, cut at `depth`. */
 export function significantFrames(frames: string[], depth: number): string[] {
+  // Views are cached and compared many times: the answer for a given array is kept with it.
+  const c = significant.get(frames);
+  if (c && c.depth === depth) return c.frames;
+  const out = computeSignificant(frames, depth);
+  significant.set(frames, { depth, frames: out });
+  return out;
+}
+
+function computeSignificant(frames: string[], depth: number): string[] {
   const out: string[] = [];
   for (const f of frames) {
     if (!MARKERS.has(f) && isGenericFrame(f)) continue;

@@ -29,7 +29,7 @@ export interface IndexParams {
   seed: number;
 }
 
-export const DEFAULT_INDEX: IndexParams = { m: 16, efConstruction: 100, efSearch: 96, seed: 100 };
+export const DEFAULT_INDEX: IndexParams = { m: 16, efConstruction: 200, efSearch: 128, seed: 100 };
 
 interface Sidecar {
   format: 1;

@@ -256,6 +256,9 @@ export class SqliteStore implements Store {
       memberDel: p('DELETE FROM memberships WHERE signature_id = ?'),
       members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
                   FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = ? ORDER BY s.id`),
+      // A list of ids as one JSON parameter: one prepared statement whatever the list's length.
+      viewsOf: p('SELECT id, view FROM signatures WHERE id IN (SELECT value FROM json_each(?))'),
+      membersOf: p('SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id IN (SELECT value FROM json_each(?))'),
       decide: p('INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) VALUES (?, ?, ?, ?, ?, ?)'),
     };
   }
@@ -355,11 +358,8 @@ export class SqliteStore implements Store {
 
   async views(ids: number[]): Promise<Map<number, SignatureView>> {
     const out = new Map<number, SignatureView>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT id, view FROM signatures WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: number; view: string }>;
-      for (const r of rows) out.set(r.id, JSON.parse(r.view) as SignatureView);
-    }
+    if (!ids.length) return out;
+    for (const r of this.stmts.viewsOf!.iterate(JSON.stringify(ids)) as Iterable<{ id: number; view: string }>) out.set(r.id, JSON.parse(r.view) as SignatureView);
     return out;
   }
 
@@ -457,11 +457,8 @@ export class SqliteStore implements Store {
 
   async memberships(signatureIds: number[]): Promise<Map<number, Membership>> {
     const out = new Map<number, Membership>();
-    for (let i = 0; i < signatureIds.length; i += 500) {
-      const chunk = signatureIds.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as MemberRow[];
-      for (const r of rows) out.set(r.signature_id, toMembership(r));
-    }
+    if (!signatureIds.length) return out;
+    for (const r of this.stmts.membersOf!.iterate(JSON.stringify(signatureIds)) as Iterable<MemberRow>) out.set(r.signature_id, toMembership(r));
     return out;
   }
 
