@@ -24,9 +24,16 @@ const LINE_START = new RegExp('^(?:' + [
   'Object ', 'Redzone ', 'Padding ', 'pc : ', 'lr : ', 'sp : ', 'x\\d+: ', 'NMI backtrace', 'Sending NMI', 'rcu: ', 'watchdog: ', 'Mem-Info', 'Node \\d',
 ].join('|') + ')');
 
+/**
+ * The longest line read: the kernel prints at most 1024 bytes a record (LOG_LINE_MAX), so a longer
+ * line is garbage or pasted data, and would only make the line patterns slow.
+ */
+export const MAX_LINE = 4096;
+
 /** Lines with their endings and quoting normalized and mailer wrapping undone. */
 export function repairText(text: string): string[] {
   let lines = text.replace(/\r+\n/g, '\n').replace(/\n\r+/g, '\n').replace(/\r/g, '\n').split('\n');
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.length > MAX_LINE) lines[i] = lines[i]!.slice(0, MAX_LINE);
   lines = unquote(lines);
   return unwrap(lines);
 }

@@ -172,7 +172,9 @@ export function signatureAndLogFromDump(prog: Program, file: string): { signatur
     version: SIGNATURE_VERSION,
     source: { kind: 'vmcore', name: path.basename(file), bytes, hash, hashKind: 'sha256-sampled', release: prog.release || null },
     panic, locks, runqueue, cgroup, taint, cpu,
-    problems: dedupeProblems(problems.list),
+    // What reading the dump met outside the families (unreadable notes, a damaged release, a
+    // nr_cpu_ids out of range) is part of what the signature says.
+    problems: dedupeProblems([...prog.problems.map((reason) => ({ reason, context: 'dump' })), ...problems.list]),
   };
   validateSignature(sig);
   return { signature: sig, logText: text };

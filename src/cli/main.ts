@@ -36,10 +36,11 @@ export async function openProgram(dump: string, g: GlobalOpts): Promise<Program>
 export function fail(what: string, e: unknown): never {
   const err = e as Error;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
-  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError'];
+  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError'];
+  const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (known.includes(err?.name) || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') console.error(`vaat: ${what}: ${msg}`);
+  if (known.includes(err?.name) || (code && fsCodes.includes(code))) console.error(`vaat: ${what}: ${msg}`);
   else console.error(`vaat: ${what}: internal error: ${msg}`);
   process.exit(1);
 }
@@ -277,7 +278,7 @@ export function buildCli(): Command {
     .option('--batch <dir...>', 'signatures of every dump under these directories, one JSON per line into --out')
     .option('--logs', 'with --batch: every file is a console log')
     .option('-o, --out <file.jsonl>', 'with --batch: where to write', 'signatures.jsonl')
-    .option('--vector', 'with --json: add the vector (features/data/vector.json layout)')
+    .option('--vector', 'with --json or --batch: add the vector (features/data/vector.json layout)')
     .option('--json', 'print the signature document (validated against features/schema/signature.schema.json)')
     .action(async (dump: string | undefined, _o, cmd: Command) => {
       const o = g(cmd);
@@ -288,6 +289,7 @@ export function buildCli(): Command {
         try {
           r = await batchSignatures(o.batch as string[], o.out as string, {
             logs: !!o.logs,
+            vector: !!o.vector,
             program: { systemMap: o.systemMap, btf: o.btf, zeroExcluded: o.zeroExcluded },
             progress: (done, total, name, ok) => progressLine(done, total, `${name} ${ok ? 'ok' : 'FAILED'}`),
           });

@@ -85,12 +85,13 @@ export interface BatchSignatureResult {
 export async function batchSignatures(
   inputs: string[],
   out: string,
-  opts: { logs?: boolean; program?: Record<string, unknown>; progress?: (done: number, total: number, name: string, ok: boolean) => void },
+  opts: { logs?: boolean; vector?: boolean; program?: Record<string, unknown>; progress?: (done: number, total: number, name: string, ok: boolean) => void },
 ): Promise<BatchSignatureResult> {
   const { findDumps } = await import('../report/batch.js');
   const { signatureFromDump, signatureFromConsole } = await import('../../features/signature.js');
   const { Program } = await import('../kernel/program.js');
   const { materialize } = await import('../util/zst.js');
+  const { vectorize } = await import('../../features/vector.js');
   const files = opts.logs ? findDumps(inputs, () => true) : findDumps(inputs);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const fd = fs.openSync(out, 'w');
@@ -106,11 +107,14 @@ export async function batchSignatures(
           prog = Program.open(materialize(f.path), { ...(opts.program ?? {}), displayPath: f.path });
           sig = signatureFromDump(prog, f.path);
         }
-        fs.writeSync(fd, JSON.stringify(sig) + '\n');
+        fs.writeSync(fd, JSON.stringify(opts.vector ? { ...sig, vector: Array.from(vectorize(sig), (x) => Math.round(x * 1e6) / 1e6) } : sig) + '\n');
         res.written++;
       } catch (e) {
         ok = false;
-        res.failed.push({ file: f.name, error: ((e as Error).message ?? String(e)).split('\n')[0]! });
+        const error = ((e as Error).message ?? String(e)).split('\n')[0]!;
+        res.failed.push({ file: f.name, error });
+        // The failure has its line too: a reader of the JSONL sees every input.
+        fs.writeSync(fd, JSON.stringify({ source: { name: path.basename(f.path), path: f.path }, error }) + '\n');
       } finally {
         prog?.close();
       }

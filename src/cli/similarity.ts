@@ -58,7 +58,8 @@ function ingestLine(r: IngestResult, width: number): string {
   const issue = r.issue === null ? '-' : `#${r.issue}`;
   const sc = r.score === null ? '-' : r.score.toFixed(3);
   const extra = r.decision === 'uncertain' ? ' (pending: waits in the closest issue for a person)' : '';
-  const what = r.error ? `ERROR: ${r.error}` : `${r.title ?? ''}${extra}`;
+  const near = r.decision === 'new' && r.closest ? `  (closest #${r.closest.issue} at ${r.closest.score.toFixed(3)})` : '';
+  const what = r.error ? `ERROR: ${r.error}` : `${r.title ?? ''}${extra}${near}`;
   return `${pad(r.input, width)}  ${r.decision.padEnd(10)} ${issue.padStart(6)}  ${sc.padStart(5)}  ${what}`;
 }
 
@@ -93,7 +94,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .option('--logs', 'every file (and every file under a directory) is a console log')
       .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)')
       .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
-      .option('--json', 'one JSON object per input: {input, signature, decision, issue, score, families, error}'),
+      .option('--json', 'one JSON object per input: {input, signature, decision, issue, closest, score, families, reasons, error}'),
   ).action(async (inputs: string[], _o, cmd: Command) => {
     const o = g(cmd);
     let engine: Engine;
@@ -177,7 +178,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     process.stdout.write(o.json ? JSON.stringify(m, null, 2) + '\n' : renderMatch(m));
   });
 
-  const issue = program.command('issue').description('known issues: list, show, and the corrections a person makes (label, merge, split, note, link, status, title)');
+  const issue = program.command('issue').description('known issues: list, show, and the corrections a person makes (label, confirm, merge, split, note, link, status, title)');
   const withStore = (c: Command) => storeOpt(c).option('--json', 'print the data as JSON');
   const num = (s: string, what: string) => {
     if (!/^\d+$/.test(s)) fail('issue', new Error(`${what} must be a number: ${s}`));
@@ -210,6 +211,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .action((id: string, ...rest: unknown[]) => run(async (store, o) => (await ops()).showIssue(store, num(id, 'issue'), !!o.json))(...rest));
   withStore(issue.command('label').argument('<signature>', 'signature id or hash prefix').argument('<issue>').description('put a signature in an issue (a person\'s decision: kept across reindexing)'))
     .action((sig: string, id: string, ...rest: unknown[]) => run(async (store) => (await ops()).labelSignature(store, sig, num(id, 'issue')))(...rest));
+  withStore(issue.command('confirm').argument('<issue>').description('confirm every pending (uncertain) member of an issue'))
+    .action((id: string, ...rest: unknown[]) => run(async (store) => (await ops()).confirmIssue(store, num(id, 'issue')))(...rest));
   withStore(issue.command('merge').argument('<into>').argument('<from>').description('move every member of <from> into <into>; <from> is marked merged'))
     .action((a: string, b: string, ...rest: unknown[]) => run(async (store) => (await ops()).mergeIssues(store, num(a, 'issue'), num(b, 'issue')))(...rest));
   withStore(issue.command('split').argument('<issue>').argument('<signatures...>').description('move these signatures out of an issue into a new one'))

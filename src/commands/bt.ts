@@ -5,7 +5,7 @@
 // by scanning the stack rather than unwinding.
 
 import type { Program } from '../kernel/program.js';
-import { Problems } from '../kernel/problems.js';
+import { Problems, ProgramError } from '../kernel/problems.js';
 import { backtrace, type Backtrace } from '../helpers/stack.js';
 import { forEachTask, findTask, rqCurr } from '../helpers/tasks.js';
 import { panicTask } from '../helpers/panic.js';
@@ -54,6 +54,11 @@ export function collectBt(prog: Program, opts: BtOptions = {}): BtData {
     const t = panicTask(prog);
     if (t) one(t);
     else problems.add('no panic task found (panic_cpu and crashing_cpu unset)', undefined, 'bt');
+  }
+  // Nothing unwound is not an empty answer: say why (the first thing that failed).
+  if (!traces.length) {
+    const first = problems.list[0];
+    throw new ProgramError(`no backtrace could be read${first ? ` (${first.context ? `${first.context}: ` : ''}${first.reason}${first.address ? ` at ${first.address}` : ''})` : ''}`);
   }
   return { traces, problems: problems.list };
 }

@@ -6,7 +6,7 @@
 // the records in place, as libkdumpfile and crash do: no rewrite to disk.
 
 import { FormatError, TruncatedDumpError } from './errors.js';
-import type { ByteSource } from './source.js';
+import { checkRead, type ByteSource } from './source.js';
 
 export const FLAT_SIGNATURE = 'makedumpfile';
 const FLAT_HEADER_SIZE = 4096;
@@ -63,6 +63,12 @@ export class FlattenedSource implements ByteSource {
         sawEnd = true;
         break;
       }
+      // makedumpfile writes no empty records: zeros here are a file that was extended and never
+      // written (a sparse copy, a full disk), not sixteen bytes at a time of data.
+      if (off === 0 && size === 0) {
+        this.problems.push(`flattened dump: zero-filled from file offset ${pos} to the end (no end marker)`);
+        break;
+      }
       if (off < 0 || size < 0 || !Number.isSafeInteger(off + size)) {
         this.problems.push(`flattened dump: bad record header at file offset ${pos}`);
         break;
@@ -106,6 +112,7 @@ export class FlattenedSource implements ByteSource {
   }
 
   read(offset: number, length: number): Buffer {
+    checkRead(this.name, this.size, offset, length);
     const end = offset + length;
     // Last record starting before `end`.
     let lo = 0;

@@ -123,8 +123,13 @@ export function openDumpSource(src: ByteSource, path: string, opts: OpenOptions 
       close: () => src.close(),
     };
   }
+  // A file cut inside a magic is a truncated dump, not a text file.
+  for (const magic of ['KDUMP   ', 'DISKDUMP', 'makedumpfile', '\x7fELF']) {
+    const m = Buffer.from(magic, 'latin1');
+    if (head.length < m.length && head.equals(m.subarray(0, head.length))) throw new FormatError(`truncated dump: the file ends after ${head.length} bytes, inside its "${magic.replace('\x7f', '\\x7f').trim()}" signature at offset 0`);
+  }
   const printable = head.subarray(0, 16).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  throw new FormatError(printable ? 'not a vmcore: this is a text file' : 'not a vmcore: unknown file signature (expected ELF, KDUMP or makedumpfile)');
+  throw new FormatError(printable ? 'not a vmcore: this is a text file (offset 0)' : 'not a vmcore: unknown file signature at offset 0 (expected ELF, KDUMP or makedumpfile)');
 }
 
 export function openDump(path: string, opts: OpenOptions = {}): Dump {

@@ -3,7 +3,22 @@
 // the file it stands for without being rewritten.
 
 import * as fs from 'node:fs';
-import { TruncatedDumpError } from './errors.js';
+import { FormatError, TruncatedDumpError } from './errors.js';
+
+/** No structure of a dump is read in one piece larger than this (bitmaps of a 1 TiB machine are 32 MiB). */
+export const MAX_READ = 256 << 20;
+
+/**
+ * Check a read against the file before anything is allocated: offsets and
+ * lengths come from headers that may be damaged (2^63, negative, past the end).
+ */
+export function checkRead(name: string, size: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new FormatError(`${name}: impossible read of ${length} bytes at file offset ${offset} (a damaged header field)`);
+  }
+  if (length > MAX_READ) throw new FormatError(`${name}: a ${length}-byte structure at file offset ${offset} is larger than any dump holds (a damaged header field)`);
+  if (offset + length > size) throw new TruncatedDumpError(Math.min(offset, size), `dump file ends at ${size} bytes; needed ${length} bytes at file offset ${offset}`);
+}
 
 export interface ByteSource {
   readonly name: string;
@@ -19,11 +34,19 @@ export class FileSource implements ByteSource {
   private fd: number;
 
   constructor(readonly name: string) {
-    this.fd = fs.openSync(name, 'r');
-    this.size = fs.fstatSync(this.fd).size;
+    // A FIFO, socket or device would block or stream: only regular files are dumps. O_NONBLOCK
+    // keeps open() of a FIFO with no writer from waiting forever.
+    this.fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(this.fd);
+    if (!st.isFile()) {
+      fs.closeSync(this.fd);
+      throw new FormatError(`${name}: not a regular file (${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'a device'})`);
+    }
+    this.size = st.size;
   }
 
   read(offset: number, length: number): Buffer {
+    checkRead(this.name, this.size, offset, length);
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -36,6 +59,7 @@ export class FileSource implements ByteSource {
 
   /** Read up to `length` bytes; fewer at end of file. */
   readSome(offset: number, length: number): Buffer {
+    checkRead(this.name, Number.MAX_SAFE_INTEGER, offset, length);
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -59,9 +83,7 @@ export class BufferSource implements ByteSource {
     this.size = buf.length;
   }
   read(offset: number, length: number): Buffer {
-    if (offset < 0 || offset + length > this.buf.length) {
-      throw new TruncatedDumpError(Math.min(Math.max(offset, 0), this.buf.length), `dump ends at ${this.buf.length} bytes; needed ${length} bytes`);
-    }
+    checkRead(this.name, this.size, offset, length);
     return this.buf.subarray(offset, offset + length);
   }
   close(): void {}

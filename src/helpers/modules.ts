@@ -27,7 +27,9 @@ export function modules(prog: Program, problems = new Problems()): ModuleInfo[] 
         module: m.obj.hex(),
         name: m.name,
         base: BigInt.asUintN(64, core?.base ?? 0n).toString(16).padStart(16, '0'),
-        size: core?.size ?? 0,
+        // The module's whole size, as crash prints it: since 6.4 a module's memory is one region per
+        // kind (mod->mem[]: text, data, rodata, ro_after_init), and its size is their sum.
+        size: m.regions.filter((r) => r.kind === 'core').reduce((a, r) => a + r.size, 0),
         textSize: core?.textSize ?? 0,
         state: attempt(problems, `state of ${m.name}`, () => m.obj.member('state').enumName().replace(/^MODULE_STATE_/, '').toLowerCase(), '?'),
         taints: attempt(problems, `taints of ${m.name}`, () => moduleTaintLetters(prog, m.obj.member('taints').value()), ''),

@@ -2,7 +2,7 @@
 // load average, memory size, CPU counts.
 
 import type { Program } from '../kernel/program.js';
-import { Problems, attempt } from '../kernel/problems.js';
+import { Problems, ReadFault, attempt } from '../kernel/problems.js';
 import { cpumaskCpus } from '../kernel/cpumask.js';
 
 export interface Utsname {
@@ -23,7 +23,10 @@ export function utsname(prog: Program): Utsname {
 /** HZ, from tick_nsec (= TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ) since the config is not in the dump. */
 export function kernelHz(prog: Program): number {
   const tick = prog.readU64(prog.symbol('tick_nsec'));
-  return tick > 0n ? Math.round(1e9 / Number(tick)) : 1000;
+  const hz = tick > 0n ? Math.round(1e9 / Number(tick)) : 0;
+  // HZ is 24..10000 on every kernel that builds; anything else is a damaged page.
+  if (hz < 24 || hz > 10000) throw new ReadFault(`tick_nsec ${tick} gives HZ ${hz}: not a kernel's tick`, prog.symbol('tick_nsec'));
+  return hz;
 }
 
 /** Seconds since boot, from jiffies as crash computes it: (jiffies - INITIAL_JIFFIES) / HZ. */
@@ -32,7 +35,10 @@ export function uptimeSeconds(prog: Program): number {
   const jiffies = prog.readU64(prog.symbol(prog.hasSymbol('jiffies_64') ? 'jiffies_64' : 'jiffies'));
   // INITIAL_JIFFIES = (unsigned long)(unsigned int)(-300 * HZ): jiffies wrap 5 minutes after boot.
   const initial = BigInt((2 ** 32 - 300 * hz) >>> 0);
-  return Number(BigInt.asUintN(64, jiffies - initial)) / hz;
+  const up = Number(BigInt.asUintN(64, jiffies - initial)) / hz;
+  // More than a century of uptime is a damaged jiffies, not a machine.
+  if (!Number.isFinite(up) || up > 100 * 365 * 86400) throw new ReadFault(`jiffies ${jiffies} gives an uptime of ${up} s: damaged`);
+  return up;
 }
 
 /** Wall-clock time of the crash: CRASHTIME from VMCOREINFO (real kdump), else the timekeeper's xtime. */

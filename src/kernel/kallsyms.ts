@@ -9,6 +9,8 @@
 // The decoded names stay in one latin1 buffer ("Tname\n" per symbol) with a
 // hash index over it: no 94k JS strings are made unless asked for.
 
+import { ProgramError } from './problems.js';
+
 export interface KallsymsTables {
   names: bigint;
   numSyms: bigint;
@@ -200,7 +202,7 @@ type ReadFn = (va: bigint, len: number) => Buffer;
 /** Decode the whole kallsyms table. `stext` is SYMBOL(_stext) from VMCOREINFO, used to pick the address encoding. */
 export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | undefined, osrelease?: string): SymbolTable {
   const num = read(t.numSyms, 4).readUInt32LE(0);
-  if (num === 0 || num > 4_000_000) throw new Error(`kallsyms: implausible kallsyms_num_syms ${num}`);
+  if (num === 0 || num > 4_000_000) throw new ProgramError(`kallsyms: implausible kallsyms_num_syms ${num}`);
   const tokenIndex = read(t.tokenIndex, 512);
   let maxIdx = 0;
   for (let i = 0; i < 256; i++) maxIdx = Math.max(maxIdx, tokenIndex.readUInt16LE(i * 2));
@@ -260,7 +262,7 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
     text = decode(long);
     table = text && new SymbolTable(text, new Float64Array(num), 'absolute', long);
   }
-  if (!text || !table) throw new Error('kallsyms: names table does not decode');
+  if (!text || !table) throw new ProgramError('kallsyms: names table does not decode');
   const stextIdx = table.index('_stext') ?? -1;
 
   const keys = new Float64Array(num);
@@ -282,7 +284,7 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
     let chosen = candidates[0]!;
     if (stext !== undefined && stextIdx >= 0) {
       const ok = candidates.find(([, f]) => f(stextIdx) === addrKey(stext));
-      if (!ok) throw new Error('kallsyms: no address encoding reproduces SYMBOL(_stext)');
+      if (!ok) throw new ProgramError('kallsyms: no address encoding reproduces SYMBOL(_stext)');
       chosen = ok;
     }
     encoding = chosen[0];
@@ -292,7 +294,7 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
     for (let i = 0; i < num; i++) keys[i] = addrKey(raw.readBigUInt64LE(i * 8));
     encoding = 'absolute';
   } else {
-    throw new Error('kallsyms: neither kallsyms_offsets nor kallsyms_addresses is known');
+    throw new ProgramError('kallsyms: neither kallsyms_offsets nor kallsyms_addresses is known');
   }
   return new SymbolTable(text, keys, encoding, long, table);
 }

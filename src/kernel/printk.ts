@@ -7,6 +7,8 @@
 // also described by VMCOREINFO.
 
 import type { Program } from './program.js';
+import { ProgramError } from './problems.js';
+import { hex as hexStr } from '../dump/errors.js';
 import { strip } from './types.js';
 
 export interface LogRecord {
@@ -71,12 +73,18 @@ export function decodeLockless(
   };
   let id = tailId & DESC_ID_MASK;
   const head = headId & DESC_ID_MASK;
+  let walked = 0;
+  let valid = 0;
+  let inSequence = 0;
+  let prevSeq: bigint | null = null;
   for (let n = 0; n <= count; n++) {
+    walked++;
     const idx = Number(id % BigInt(count));
     const d = descs.subarray(idx * L.descSize, (idx + 1) * L.descSize);
     const sv = d.readBigUInt64LE(L.descStateVar);
     const state = sv >> DESC_FLAGS_SHIFT;
     if ((sv & DESC_ID_MASK) === id && (state === DESC_COMMITTED || state === DESC_FINALIZED)) {
+      valid++;
       let begin = d.readBigUInt64LE(L.descTextBlkLpos + L.lposBegin);
       let next = d.readBigUInt64LE(L.descTextBlkLpos + L.lposNext);
       const info = infos.subarray(idx * L.infoSize, (idx + 1) * L.infoSize);
@@ -94,8 +102,11 @@ export function decodeLockless(
         text = data.toString('latin1', Number(begin), Number(begin) + len);
       }
       const callerRaw = L.infoCallerId !== undefined ? info.readUInt32LE(L.infoCallerId) : null;
+      const seq = info.readBigUInt64LE(L.infoSeq);
+      if (prevSeq !== null && seq === prevSeq + 1n) inSequence++;
+      prevSeq = seq;
       out.push({
-        seq: Number(info.readBigUInt64LE(L.infoSeq)),
+        seq: Number(seq),
         tsNsec: info.readBigUInt64LE(L.infoTsNsec),
         level: field(info, L.bitfields?.level),
         facility: field(info, L.bitfields?.facility),
@@ -108,6 +119,10 @@ export function decodeLockless(
     id = (id + 1n) & DESC_ID_MASK;
     if (n === count) problems.push('printk ring: head id not reached after a full pass (torn descriptor ring)');
   }
+  // A ring whose descriptors mostly fail their own id check was read with a wrong layout (or is torn).
+  if (walked > 4 && valid * 2 < walked) problems.push(`printk ring: only ${valid} of ${walked} descriptors between tail and head are valid (VMCOREINFO printk layout wrong, or the ring is torn)`);
+  // Records follow each other by sequence number; info records read with a wrong size or offset do not.
+  if (out.length > 4 && inSequence * 2 < out.length - 1) problems.push(`printk ring: only ${inSequence} of ${out.length - 1} records follow their predecessor's sequence number (VMCOREINFO printk_info layout wrong?)`);
   return out;
 }
 
@@ -181,7 +196,7 @@ export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResu
   const prbSym = vi.symbol('prb');
   if (prbSym !== undefined) {
     const req = (v: number | undefined, what: string): number => {
-      if (v === undefined) throw new Error(`VMCOREINFO lacks ${what}: cannot decode the printk ringbuffer`);
+      if (v === undefined) throw new ProgramError(`VMCOREINFO lacks ${what}: cannot decode the printk ringbuffer`);
       return v;
     };
     const prb = prog.readU64(prbSym);
@@ -195,7 +210,7 @@ export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResu
     const tailId = prog.readU64(descRing + BigInt(req(vi.offset('prb_desc_ring.tail_id'), 'OFFSET(prb_desc_ring.tail_id)') + counter));
     const sizeBits = prog.readU32(textRing + BigInt(req(vi.offset('prb_data_ring.size_bits'), 'OFFSET(prb_data_ring.size_bits)')));
     const dataPtr = prog.readU64(textRing + BigInt(req(vi.offset('prb_data_ring.data'), 'OFFSET(prb_data_ring.data)')));
-    if (countBits > 24 || sizeBits > 31) throw new Error(`printk ringbuffer header implausible (count_bits ${countBits}, size_bits ${sizeBits})`);
+    if (countBits > 24 || sizeBits > 31) throw new ProgramError(`printk ringbuffer header implausible (count_bits ${countBits}, size_bits ${sizeBits}) at ${hexStr(descRing)}`);
     const count = 1 << countBits;
     const L: LocklessLayout = {
       descSize: req(vi.size('prb_desc'), 'SIZE(prb_desc)'),
@@ -210,6 +225,7 @@ export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResu
       infoCallerId: vi.offset('printk_info.caller_id'),
       bitfields: withLevels ? { facility: bitfieldOf(prog, 'facility'), flags: bitfieldOf(prog, 'flags'), level: bitfieldOf(prog, 'level') } : {},
     };
+    checkLayout(L);
     const descs = prog.read(descsPtr, count * L.descSize);
     const infos = prog.read(infosPtr, count * L.infoSize);
     const data = prog.read(dataPtr, 1 << sizeBits);
@@ -224,14 +240,31 @@ export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResu
     const size = vi.size('printk_log') ?? vi.size('log');
     const o = (m: string) => vi.offset(`printk_log.${m}`) ?? vi.offset(`log.${m}`);
     if (size === undefined || o('ts_nsec') === undefined || o('len') === undefined || o('text_len') === undefined) {
-      throw new Error('VMCOREINFO lacks the printk_log layout');
+      throw new ProgramError('VMCOREINFO lacks the printk_log layout');
     }
     const records = decodeLegacy(prog.read(buf, len), first, next, {
       hdrSize: size, tsNsec: o('ts_nsec')!, len: o('len')!, textLen: o('text_len')!, callerId: o('caller_id'),
     }, problems);
     return { records, format: 'legacy', problems };
   }
-  throw new Error('VMCOREINFO names neither prb nor log_buf: no kernel log to read');
+  throw new ProgramError('VMCOREINFO names neither prb nor log_buf: no kernel log to read');
+}
+
+/** Every field read from a descriptor or info record must lie inside it (VMCOREINFO may be damaged). */
+function checkLayout(L: LocklessLayout): void {
+  const bad: string[] = [];
+  const within = (what: string, off: number, width: number, size: number) => {
+    if (off + width > size) bad.push(`${what} ${off}+${width} > ${size}`);
+  };
+  if (L.descSize <= 0 || L.descSize > 4096) bad.push(`SIZE(prb_desc) ${L.descSize}`);
+  if (L.infoSize <= 0 || L.infoSize > 4096) bad.push(`SIZE(printk_info) ${L.infoSize}`);
+  within('OFFSET(prb_desc.state_var)', L.descStateVar, 8, L.descSize);
+  within('OFFSET(prb_desc.text_blk_lpos)', L.descTextBlkLpos + Math.max(L.lposBegin, L.lposNext), 8, L.descSize);
+  within('OFFSET(printk_info.seq)', L.infoSeq, 8, L.infoSize);
+  within('OFFSET(printk_info.ts_nsec)', L.infoTsNsec, 8, L.infoSize);
+  within('OFFSET(printk_info.text_len)', L.infoTextLen, 2, L.infoSize);
+  if (L.infoCallerId !== undefined) within('OFFSET(printk_info.caller_id)', L.infoCallerId, 4, L.infoSize);
+  if (bad.length) throw new ProgramError(`VMCOREINFO printk layout is impossible (${bad.join('; ')}): cannot decode the printk ringbuffer`);
 }
 
 /** crash's `log` timestamp: "[%5lu.%06lu]". */

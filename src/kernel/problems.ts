@@ -31,6 +31,14 @@ export class Problems {
   }
 }
 
+/** What the dump does not let the kernel layer do (no symbols, no log layout): one line for the user. */
+export class ProgramError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProgramError';
+  }
+}
+
 /** Raised by the object API when memory behind an object cannot be read or makes no sense. */
 export class ReadFault extends Error {
   constructor(message: string, readonly address?: bigint) {

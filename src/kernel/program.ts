@@ -29,12 +29,14 @@ export interface ProgramOptions extends OpenOptions {
 }
 
 /** A fatal problem: the dump cannot be read as a kernel at all. */
-export class ProgramError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProgramError';
-  }
-}
+export { ProgramError } from './problems.js';
+import { ProgramError } from './problems.js';
+
+/** What a kernel release looks like: "6.1.0-56-amd64", "6.12.0-rc7-syzkaller-00216-gf66d6acccbc0". */
+const RELEASE = /^\d+\.\d+[A-Za-z0-9_.+~-]{0,64}$/;
+
+/** The most CPUs an x86_64 kernel can be built for (CONFIG_NR_CPUS_RANGE_END). */
+export const MAX_CPUS = 8192;
 
 type GlobalSpec = string | { struct: Array<[string, string]> };
 
@@ -138,6 +140,7 @@ export class Program {
     const vi = new VmcoreInfo(text);
     this.vmcoreinfo = vi;
     if (!vi.osrelease) throw new ProgramError('VMCOREINFO has no OSRELEASE: it is empty or damaged');
+    if (!RELEASE.test(vi.osrelease)) this.problems.push(`VMCOREINFO OSRELEASE ${JSON.stringify(vi.osrelease.slice(0, 64))} is not a kernel release (damaged): release unknown`);
     this.kernelOffset = vi.kernelOffset;
 
     // 2. Address translation.
@@ -170,7 +173,13 @@ export class Program {
 
     // 3. Symbols and types are decoded on first use: `log` needs neither.
     this.opts = opts;
-    if (vi.symbol('kallsyms_names') !== undefined && !opts.systemMap) this.symbolSource = 'kallsyms';
+    if (vi.get('SYMBOL(kallsyms_names)') !== undefined && !opts.systemMap) {
+      // Every table kallsyms needs must be there and readable: a damaged line is named, not decoded as garbage.
+      for (const k of ['kallsyms_names', 'kallsyms_num_syms', 'kallsyms_token_table', 'kallsyms_token_index']) {
+        if (vi.symbol(k) === undefined) throw new ProgramError(`VMCOREINFO SYMBOL(${k}) is ${vi.get(`SYMBOL(${k})`) === undefined ? 'missing' : `not an address ("${vi.get(`SYMBOL(${k})`)!.slice(0, 40)}")`}: cannot decode kallsyms (pass --system-map)`);
+      }
+      this.symbolSource = 'kallsyms';
+    }
     else if (opts.systemMap) this.symbolSource = 'system-map';
     else {
       throw new ProgramError(
@@ -243,8 +252,10 @@ export class Program {
     this.dump.close();
   }
 
+  /** The kernel release from VMCOREINFO, '' when it is missing or not a release. */
   get release(): string {
-    return this.vmcoreinfo.osrelease ?? '';
+    const r = this.vmcoreinfo.osrelease ?? '';
+    return RELEASE.test(r) ? r : '';
   }
 
   // ---- memory ---------------------------------------------------------
@@ -438,13 +449,25 @@ export class Program {
 
   // ---- CPUs and per-CPU data -------------------------------------------
 
+  /**
+   * nr_cpu_ids, bounded: a value read from a damaged page would make every
+   * per-CPU loop run for ever. Outside 1..MAX_CPUS (x86_64's CONFIG_NR_CPUS
+   * ceiling) it is replaced by the number of CPUs that saved registers, with
+   * a problem saying so.
+   */
   get nrCpuIds(): number {
     if (this._nrCpuIds === null) {
+      let n: number | null = null;
       try {
-        this._nrCpuIds = this.object('nr_cpu_ids').num();
-      } catch {
-        this._nrCpuIds = 1;
+        n = this.object('nr_cpu_ids').num();
+      } catch (e) {
+        this.problems.push(`nr_cpu_ids unreadable (${(e as Error).message}): assuming the CPUs that saved registers`);
       }
+      if (n !== null && (!Number.isInteger(n) || n < 1 || n > MAX_CPUS)) {
+        this.problems.push(`nr_cpu_ids reads ${n}, outside 1..${MAX_CPUS} (damaged memory): assuming the CPUs that saved registers`);
+        n = null;
+      }
+      this._nrCpuIds = n ?? Math.max(1, Math.min(MAX_CPUS, this.dump.notes.filter((x) => x.type === 1).length));
     }
     return this._nrCpuIds;
   }

@@ -43,11 +43,33 @@ export function findDumps(inputs: string[], accept: (file: string) => boolean = 
       out.push({ path: input, name: path.basename(input) });
       continue;
     }
+    // Symbolic links are followed (a directory of links to dumps is a common way to pick a set);
+    // a directory reached twice (a link loop) is walked once.
+    const seen = new Set<string>();
     const walk = (dir: string) => {
+      let real: string;
+      try {
+        real = fs.realpathSync(dir);
+      } catch {
+        return;
+      }
+      if (seen.has(real)) return;
+      seen.add(real);
       for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
         const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.isFile() && accept(p)) out.push({ path: p, name: path.relative(input, p) });
+        let isDir = e.isDirectory();
+        let isFile = e.isFile();
+        if (e.isSymbolicLink()) {
+          try {
+            const st = fs.statSync(p);
+            isDir = st.isDirectory();
+            isFile = st.isFile();
+          } catch {
+            continue; // a dangling link
+          }
+        }
+        if (isDir) walk(p);
+        else if (isFile && accept(p)) out.push({ path: p, name: path.relative(input, p) });
       }
     };
     walk(input);

@@ -42,6 +42,8 @@ export interface IngestResult {
   decision: DecisionKind;
   /** The issue the input is a duplicate of, was opened as (new), or came closest and waits in, pending (uncertain). */
   issue: number | null;
+  /** The best-scoring known issue before this input was stored (for a new input: the one it was not close enough to). */
+  closest: { issue: number; score: number } | null;
   title: string | null;
   score: number | null;
   families: Record<FamilyName, number | null> | null;
@@ -242,7 +244,8 @@ export class Engine {
       this.viewCache.put(ins.id, view);
       this.frames.add(frames);
       const r: IngestResult = {
-        input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, title, score: sc,
+        input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, closest: best ? { issue: best.issue, score: sc! } : null, title,
+        score: verdict === 'new' ? null : sc,
         families: best ? familyScores(best.score) : null, reasons: best ? best.score.reasons : [], error: null,
       };
       return r;
@@ -253,13 +256,13 @@ export class Engine {
   private async sameDump(name: string, known: StoredSignature): Promise<IngestResult> {
     const m = await this.store.membership(known.id);
     const issue = m ? await this.store.issue(m.issueId) : null;
-    return { input: name, signature: known.id, hash: known.hash, decision: 'same-dump', issue: m?.issueId ?? null, title: issue?.title ?? null, score: null, families: null, reasons: [`already stored as signature ${known.id} (${known.name})`], error: null };
+    return { input: name, signature: known.id, hash: known.hash, decision: 'same-dump', issue: m?.issueId ?? null, closest: null, title: issue?.title ?? null, score: null, families: null, reasons: [`already stored as signature ${known.id} (${known.name})`], error: null };
   }
 
   /** Record an input that could not be read: the batch goes on, the failure stays on record. */
   async failed(input: string, error: string): Promise<IngestResult> {
     await this.store.recordDecision({ signatureId: null, input, decision: 'failed', issueId: null, score: null, at: new Date().toISOString() });
-    return { input, signature: null, hash: null, decision: 'failed', issue: null, title: null, score: null, families: null, reasons: [], error };
+    return { input, signature: null, hash: null, decision: 'failed', issue: null, closest: null, title: null, score: null, families: null, reasons: [], error };
   }
 
   /** The exact score of two stored signatures (the explanation `vaat issue show` and reports print). */

@@ -85,6 +85,16 @@ export async function labelSignature(store: Store, ref: string, issueId: number)
   return `signature ${s.id} (${s.name}) is in #${issueId} (${i.title}), decided by a person\n`;
 }
 
+/** Confirm every pending member of an issue (a person agrees with the engine's closest guesses). */
+export async function confirmIssue(store: Store, id: number): Promise<string> {
+  const i = await mustIssue(store, id);
+  const pending = (await store.members(id)).filter((m) => m.pending);
+  await store.exclusive(async () => {
+    for (const m of pending) await store.setMembership(m.signatureId, id, 'human', m.score);
+  });
+  return `${pending.length} pending signatures confirmed in #${id} (${i.title})\n`;
+}
+
 export async function mergeIssues(store: Store, into: number, from: number): Promise<string> {
   if (into === from) throw new Error('an issue cannot be merged into itself');
   const a = await mustIssue(store, into);

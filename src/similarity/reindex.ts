@@ -89,8 +89,11 @@ export async function reindex(store: Store, opts: EngineOptions = {}): Promise<R
       const dupOf = r.decision.verdict === 'duplicate' ? best!.issue : null;
       // It stays where it is when it still duplicates its own issue, or when it is alone there
       // (it opened the issue as new) and duplicates nothing else.
-      const alone = (await store.members(m.issueId)).length === 1;
-      const stays = dupOf === m.issueId || (dupOf === null && alone);
+      // Alone: no other confirmed member (pending ones are no evidence) — it opened the issue.
+      const alone = !(await store.members(m.issueId)).some((x) => x.signatureId !== s.id && !x.pending);
+      // A pending member stays pending while its issue is still the closest one in the uncertain band.
+      const stillUncertain = m.pending && r.decision.verdict === 'uncertain' && best?.issue === m.issueId;
+      const stays = dupOf === m.issueId || (dupOf === null && alone) || stillUncertain;
       const target = dupOf;
       if (!stays) rep.wouldMove.push({ signature: s.id, name: s.name, from: m.issueId, to: target, score: best?.score ?? null });
     }

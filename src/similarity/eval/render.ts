@@ -37,7 +37,7 @@ export function renderEval(r: EvalReport, title: string): string {
   out.push('| matcher | how | τ_dup | τ_new | cut | tune RR@1 | tune MRR | tune B³ F1 |', '|---|---|---|---|---|---|---|---|');
   for (const m of r.matchers) {
     const t = m.thresholds;
-    out.push(`| ${m.matcher} | ${m.calibrated ? 'fitted' : 'as documented'} | ${t.duplicate === null ? `not reached` : f3(t.duplicate)} | ${f3(t.new)} | ${f3(t.cluster)} | ${f3(m.tune.loo.rr1?.value)} | ${f3(m.tune.loo.mrr?.value)} | ${f3(m.tune.clustering?.f1?.value)} |`);
+    out.push(`| ${m.matcher} | ${m.calibrated ? 'fitted' : 'as documented'} | ${t.duplicate === null ? '-' : `${f3(t.duplicate)}${t.duplicateReachesTarget ? '' : ' (target not reached: most precise)'}`} | ${f3(t.new)} | ${f3(t.cluster)} | ${f3(m.tune.loo.rr1?.value)} | ${f3(m.tune.loo.mrr?.value)} | ${f3(m.tune.clustering?.f1?.value)} |`);
   }
   return out.join('\n') + '\n';
 }

@@ -16,7 +16,7 @@
 
 import type { EvalItem, Matcher } from './types.js';
 import { rankQuery, type QueryRanking } from './metrics/ranking.js';
-import { auc, atThreshold, newThreshold, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
+import { auc, atThreshold, bestPrecisionThreshold, newThreshold, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
 import { clusterMetrics } from './metrics/clustering.js';
 import { bootstrap, mean, type Interval } from './metrics/bootstrap.js';
 import { averageLinkage } from '../linkage.js';
@@ -58,6 +58,7 @@ export interface MatcherReport {
   matcher: string;
   about: string;
   calibrated: boolean;
+  /** duplicate: τ_dup; when the precision target was not reached on the tuning half, the most precise threshold instead (duplicateReachesTarget false). */
   thresholds: { duplicate: number | null; duplicateReachesTarget: boolean; new: number | null; cluster: number | null };
   /** The same figures on the tuning half (what fitting saw), for comparison. */
   tune: { loo: ProtocolReport; clustering: ClusteringReport | null };
@@ -182,10 +183,12 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
     opts.progress?.(`${m.name}: tuning half`);
     // Fit on the tuning half.
     const tLoo = run(items, m, tuneIds, loo);
-    const tauDupFit = m.fixedDuplicateThreshold ?? thresholdForPrecision(tLoo.points, target);
-    const reached = tauDupFit !== null;
-    const best = (ps: DecisionPoint[]) => Math.max(...ps.map((p) => p.best).filter(Number.isFinite), 0);
-    const tauDup = tauDupFit ?? best(tLoo.points) + 1e-9;
+    const reachedAt = m.fixedDuplicateThreshold ?? thresholdForPrecision(tLoo.points, target);
+    const reached = reachedAt !== null;
+    // Not reached: the most precise threshold that still calls a twentieth of the duplicates.
+    const positives = tLoo.points.filter((p) => p.hasRelevant).length;
+    const tauDupFit = reachedAt ?? bestPrecisionThreshold(tLoo.points, Math.max(5, Math.ceil(positives / 20)));
+    const tauDup = tauDupFit ?? Infinity;
     const tauNew = m.fixedDuplicateThreshold ?? newThreshold(tLoo.points, 0.95, tauDup);
     let tauCluster: number | null = m.fixedClusterThreshold ?? null;
     let tuneClusters: ClusteringReport | null = null;

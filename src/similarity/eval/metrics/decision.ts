@@ -67,3 +67,18 @@ export function newThreshold(points: DecisionPoint[], keep: number, tauDup: numb
   const idx = Math.max(0, Math.floor((1 - keep) * right.length));
   return Math.min(tauDup, right[idx]!);
 }
+
+/** When no threshold reaches the target: the one with the highest precision among those making at least `minCalls` calls. */
+export function bestPrecisionThreshold(points: DecisionPoint[], minCalls: number): number | null {
+  const taus = [...new Set(points.map((p) => p.best).filter(Number.isFinite))].sort((a, b) => a - b);
+  let best: number | null = null;
+  let bestP = -1;
+  for (const t of taus) {
+    const r = atThreshold(points, t);
+    if (r.calls >= minCalls && r.precision !== null && r.precision > bestP) {
+      bestP = r.precision;
+      best = t;
+    }
+  }
+  return best;
+}
