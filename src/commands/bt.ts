@@ -27,7 +27,10 @@ export function collectBt(prog: Program, opts: BtOptions = {}): BtData {
   const traces: Backtrace[] = [];
   const one = (t: Parameters<typeof backtrace>[1]) => {
     try {
-      traces.push(backtrace(prog, t));
+      const bt = backtrace(prog, t);
+      traces.push(bt);
+      // What a walk met (a stack page it could not read, registers missing) is said, per task.
+      for (const p of bt.problems) problems.add(p.reason, p.address === undefined ? undefined : BigInt(p.address), `PID ${bt.pid}${p.context ? ` ${p.context}` : ''}`);
     } catch (e) {
       problems.fromError(e, `bt of task ${t.hex()}`);
     }

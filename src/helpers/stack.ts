@@ -253,12 +253,14 @@ export function backtrace(prog: Program, task: KObject): Backtrace {
           const rng = ranges.find((x) => c.regs.rsp! >= x.lo && c.regs.rsp! < x.hi);
           const inPath = !!here && paths.crashEntry.includes(here);
           livePrefix = livePath(prog, c.regs, rng ? rng.lo : c.regs.rsp! - 0x2000n, c.regs.rsp!, paths.crashEntry, inPath ? unwindOrc(prog, start).frames : undefined);
+          if (!livePrefix) problems.add('the crash path (machine_kexec, __crash_kexec …) was not found below the saved stack pointer: its frames are not shown', c.regs.rsp!, 'bt');
         } else if (!isPanicCpu) {
           // The NMI handler runs on the NMI stack, or on the task stack when it interrupted user mode.
           for (const rng of ranges.filter((x) => x.name.startsWith('NMI') || x.name === 'task stack')) {
             livePrefix = livePath(prog, c.regs, rng.lo, rng.hi, paths.nmiEntry);
             if (livePrefix) break;
           }
+          if (!livePrefix) problems.add('the crash NMI handler\'s frames were not found on the NMI or task stack: they are not shown', c.regs.rsp!, 'bt');
         }
         prefix = livePrefix?.prefix ?? [];
       }

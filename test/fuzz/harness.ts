@@ -43,6 +43,8 @@ export interface RunResult {
   detail: string;
   noOffset?: boolean;
   ms: number;
+  /** Standard output of a result (the file's path replaced by FILE). */
+  stdout?: string;
 }
 
 /** A small seeded generator (mulberry32). */
@@ -279,10 +281,10 @@ export function runCase(vaatBin: string, argv: string[], file: string, opts: { t
       if (/\b(NaN|Infinity)\b/.test(out)) return resolve({ command, outcome: 'silent', detail: 'NaN or Infinity in the output', ms });
       if (/^bt /.test(command) && !out.trim()) return resolve({ command, outcome: 'silent', detail: 'empty backtrace output', ms });
       const warned = /vaat: warning: /.test(err) || /"problems": \[\s*\{/.test(out) || /"dumpProblems": \[\s*["{]/.test(out) || /PROBLEMS\s+[1-9]/.test(out) || /CORRUPTED|truncated|not in dump|excluded|unreadable|partial/i.test(out);
-      if (opts.baseline !== undefined && opts.baseline !== null && normalize(out) !== normalize(opts.baseline) && !warned) {
+      if (opts.baseline !== undefined && opts.baseline !== null && normalize(out.split(file).join('FILE')) !== normalize(opts.baseline) && !warned) {
         return resolve({ command, outcome: 'silent', detail: 'output differs from the unmutated input\'s, no problem reported', ms });
       }
-      resolve({ command, outcome: 'result', detail: '', ms });
+      resolve({ command, outcome: 'result', detail: '', ms, stdout: out.split(file).join('FILE') });
     });
   });
 }
@@ -311,4 +313,112 @@ export function saveReproducer(dir: string, c: Case, r: RunResult): string {
   fs.writeFileSync(file, c.bytes);
   fs.writeFileSync(path.join(dir, name + '.txt'), `base: ${c.base}\nmutator: ${c.mutator}\ncommand: vaat ${r.command.replace('FILE', file)}\noutcome: ${r.outcome}\ndetail: ${r.detail}\n`);
   return file;
+}
+
+export interface Base {
+  name: string;
+  kind: 'dump' | 'log';
+  bytes: Buffer;
+}
+
+export interface CampaignOptions {
+  vaat: string;
+  bases: Base[];
+  cases: number;
+  seed: number;
+  jobs: number;
+  timeoutMs: number;
+  heapMb: number;
+  out: string;
+  /** A fifth of the dump cases also run as report, bt -a and log. */
+  extraEvery?: number;
+  progress?: (line: string) => void;
+}
+
+export interface CampaignResult {
+  cases: number;
+  seconds: number;
+  /** input kind / command → outcome → runs */
+  table: Record<string, Record<string, number>>;
+  cleanErrorsWithoutOffset: number;
+  failures: Array<{ key: string; count: number; example: string; reproducer: string }>;
+}
+
+/** Run a campaign: mutate the bases, run every case through the CLI, tabulate, keep the smallest reproducer of each failure. */
+export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
+  const r = rng(o.seed);
+  const work = fs.mkdtempSync(path.join(path.dirname(o.out), `.vaat-fuzz-work-`));
+  const commandsFor = (kind: 'dump' | 'log', extra: boolean): string[][] =>
+    kind === 'log'
+      ? [['signature', '--json', '--log', 'FILE']]
+      : [['signature', '--json', 'FILE'], ...(extra ? [['bt', '-a', 'FILE'], ['log', 'FILE'], ['report', 'FILE', '-o', path.join(work, 'report')]] : [])];
+  // The unmutated input's output per command: a mutation may change it only with a problem said.
+  const baselines = new Map<string, string | null>();
+  for (const [i, b] of o.bases.entries()) {
+    const file = path.join(work, `base-${i}`);
+    fs.writeFileSync(file, b.bytes);
+    for (const cmd of commandsFor(b.kind, true)) {
+      if (cmd[0] === 'report') continue;
+      const res = await runCase(o.vaat, cmd, file, { timeoutMs: o.timeoutMs, heapMb: o.heapMb });
+      baselines.set(`${b.name}|${cmd.join(' ')}`, res.outcome === 'result' ? (res as RunResult & { stdout?: string }).stdout ?? null : null);
+    }
+  }
+  const table = new Map<string, Map<string, number>>();
+  const failures = new Map<string, { size: number; file: string; count: number; example: string }>();
+  let noOffset = 0;
+  let next = 0;
+  let done = 0;
+  const t0 = Date.now();
+  const mutators = new Map(o.bases.map((b) => [b.name, b.kind === 'dump' ? dumpMutators(b.bytes) : logMutators(b.bytes.toString('latin1'))]));
+  const one = async (i: number) => {
+    const b = o.bases[i % o.bases.length]!;
+    const muts = mutators.get(b.name)!;
+    let m: { name: string; bytes: Buffer } | null = null;
+    for (let tries = 0; tries < 8 && !m; tries++) m = muts[Math.floor(r() * muts.length)]!(r);
+    if (!m) return;
+    const c: Case = { id: `s${o.seed}c${i}`, base: b.name, mutator: m.name, kind: b.kind, bytes: m.bytes, commands: commandsFor(b.kind, i % (o.extraEvery ?? 5) === 0) };
+    const file = path.join(work, `case-${i}`);
+    fs.writeFileSync(file, c.bytes);
+    for (const cmd of c.commands) {
+      const base = baselines.get(`${b.name}|${cmd.join(' ')}`);
+      const res = await runCase(o.vaat, cmd, file, { timeoutMs: o.timeoutMs, heapMb: o.heapMb, baseline: cmd[0] === 'report' || base === null || base === undefined ? undefined : base });
+      const k = b.kind === 'dump' ? `dump ${cmd[0]}` : 'console log';
+      if (!table.has(k)) table.set(k, new Map());
+      table.get(k)!.set(res.outcome, (table.get(k)!.get(res.outcome) ?? 0) + 1);
+      if (res.outcome === 'clean error' && res.noOffset) noOffset++;
+      if (res.outcome !== 'result' && res.outcome !== 'clean error') {
+        const key = failureKey(res);
+        const prev = failures.get(key);
+        const example = `${b.name} ${m.name}: vaat ${res.command} → ${res.outcome}: ${res.detail}`;
+        if (!prev || c.bytes.length < prev.size) {
+          if (prev) fs.rmSync(prev.file, { force: true });
+          failures.set(key, { size: c.bytes.length, file: saveReproducer(path.join(o.out, 'reproducers'), c, res), count: (prev?.count ?? 0) + 1, example });
+        } else prev.count++;
+      }
+    }
+    fs.rmSync(file, { force: true });
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, async () => {
+    while (next < o.cases) {
+      const i = next++;
+      await one(i);
+      done++;
+      if (done % 100 === 0 || done === o.cases) o.progress?.(`fuzz: ${done}/${o.cases} cases, ${failures.size} distinct failures, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+  }));
+  fs.rmSync(work, { recursive: true, force: true });
+  return {
+    cases: o.cases, seconds: (Date.now() - t0) / 1000,
+    table: Object.fromEntries([...table].map(([k, m]) => [k, Object.fromEntries(m)])),
+    cleanErrorsWithoutOffset: noOffset,
+    failures: [...failures].map(([key, f]) => ({ key, count: f.count, example: f.example, reproducer: f.file })),
+  };
+}
+
+export const OUTCOMES: Outcome[] = ['result', 'clean error', 'crash', 'hang', 'oom', 'silent'];
+
+export function renderCampaign(c: CampaignResult): string {
+  const lines = [`| input / command | ${OUTCOMES.join(' | ')} |`, `|---|${OUTCOMES.map(() => '---').join('|')}|`];
+  for (const [k, m] of Object.entries(c.table).sort()) lines.push(`| ${k} | ${OUTCOMES.map((x) => m[x] ?? 0).join(' | ')} |`);
+  return lines.join('\n');
 }
