@@ -33,8 +33,10 @@ export async function openProgram(dump: string, g: GlobalOpts): Promise<Program>
 }
 
 /** One line saying what went wrong, no stack trace (VAAT_DEBUG=1 shows it). */
-export function fail(what: string, e: unknown): never {
+export function fail(what: string, e: unknown, prog?: Program): never {
   const err = e as Error;
+  // An error about VMCOREINFO's content says where that text is in the dump.
+  if (prog && err?.message && /VMCOREINFO (lacks|printk|SYMBOL|has no)/.test(err.message) && !/file offset|found in memory/.test(err.message)) err.message += ` (${prog.vmcoreinfoWhere})`;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
   const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError'];
   const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS'];
@@ -70,7 +72,7 @@ export async function runDumpCommand<T extends { problems?: unknown[] }>(
   try {
     data = collect(prog);
   } catch (e) {
-    fail(dump, e);
+    fail(dump, e, prog);
   }
   const openProblems = prog.problems;
   if (g.json) {

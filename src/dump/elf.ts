@@ -37,7 +37,7 @@ export class ElfCore extends PagedMemory {
   constructor(private readonly src: ByteSource, cachePages: number) {
     super(4096, cachePages);
     const eh = src.read(0, Math.min(64, src.size));
-    if (eh.length < 64 || !isElf(eh)) throw new FormatError('not an ELF file');
+    if (eh.length < 64 || !isElf(eh)) throw new FormatError(eh.length < 64 ? `ELF header cut short: the file has ${eh.length} bytes, the header needs 64 at offset 0` : 'not an ELF file (offset 0)');
     if (eh[4] !== 2) throw new FormatError('ELF: only 64-bit cores are supported');
     if (eh[5] !== 1) throw new FormatError('ELF: only little-endian cores are supported');
     const type = eh.readUInt16LE(16);
@@ -66,7 +66,7 @@ export class ElfCore extends PagedMemory {
       const memsz = Number(ph.readBigUInt64LE(o + 40));
       if (ptype === PT_NOTE) {
         try {
-          this.notes.push(...parseNotes(src.read(offset, filesz), this.problems));
+          this.notes.push(...parseNotes(src.read(offset, filesz), this.problems, offset));
         } catch (e) {
           this.problems.push(`PT_NOTE at file offset ${offset}: ${(e as Error).message}`);
         }

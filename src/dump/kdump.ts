@@ -149,7 +149,7 @@ export class KdumpFile extends PagedMemory {
     // Notes (v4+) or a bare VMCOREINFO (v3).
     if (this.subHeader.offsetNote && this.subHeader.sizeNote) {
       try {
-        this.notes = parseNotes(src.read(this.subHeader.offsetNote, this.subHeader.sizeNote), this.problems);
+        this.notes = parseNotes(src.read(this.subHeader.offsetNote, this.subHeader.sizeNote), this.problems, this.subHeader.offsetNote);
       } catch (e) {
         this.problems.push(`kdump notes: ${(e as Error).message}`);
       }

@@ -64,7 +64,7 @@ export function openDumpSource(src: ByteSource, path: string, opts: OpenOptions 
   if (isFlattened(head)) {
     flat = new FlattenedSource(src);
     inner = flat;
-    if (flat.size === 0) throw new FormatError('flattened dump holds no data records');
+    if (flat.size === 0) throw new FormatError(`flattened dump holds no data records (record headers from file offset 4096${flat.problems.length ? `: ${flat.problems[0]}` : ''})`);
     head = flat.read(0, Math.min(64, flat.size));
   }
   const problems: string[] = flat ? [...flat.problems] : [];

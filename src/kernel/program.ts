@@ -83,6 +83,8 @@ class ZeroExcludedMemory implements PhysicalMemory {
 export class Program {
   readonly dump: Dump;
   readonly vmcoreinfo: VmcoreInfo;
+  /** Where the VMCOREINFO text was read (errors about it name the place). */
+  vmcoreinfoWhere = 'VMCOREINFO';
   readonly arch: X86_64;
   /** Symbol source: 'kallsyms' (from the dump) or 'system-map'. */
   readonly symbolSource: 'kallsyms' | 'system-map';
@@ -120,12 +122,16 @@ export class Program {
     const note = dump.notes.find((n) => n.name === 'VMCOREINFO');
     if (note) {
       text = note.desc.toString('latin1').replace(/\0+$/, '');
+      this.vmcoreinfoWhere = note.fileOffset !== undefined ? `the VMCOREINFO note at file offset ${note.fileOffset}` : 'the VMCOREINFO note';
       // A note that is there but says nothing is damage, not a hypervisor dump: say so.
       if (!/OSRELEASE=/.test(text)) {
-        throw new ProgramError(`the VMCOREINFO note (${note.desc.length} bytes) is empty or damaged: no OSRELEASE= in it`);
+        throw new ProgramError(`${this.vmcoreinfoWhere} (${note.desc.length} bytes) is empty or damaged: no OSRELEASE= in it`);
       }
     }
-    text ??= dump.vmcoreinfoText;
+    if (!text && dump.vmcoreinfoText) {
+      text = dump.vmcoreinfoText;
+      this.vmcoreinfoWhere = 'the kdump header\'s VMCOREINFO copy';
+    }
     if (!text || !text.includes('=')) {
       text = scanForVmcoreinfo(dump.memory.ranges(), (p) => {
         try {
@@ -134,12 +140,18 @@ export class Program {
           return null;
         }
       });
-      if (text) this.problems.push('no VMCOREINFO note in the dump: found VMCOREINFO by scanning memory for OSRELEASE=');
+      if (text) {
+        this.problems.push('no VMCOREINFO note in the dump: found VMCOREINFO by scanning memory for OSRELEASE=');
+        this.vmcoreinfoWhere = 'VMCOREINFO found in memory';
+      }
     }
-    if (!text) throw new ProgramError('no VMCOREINFO in the dump (no note, and no OSRELEASE= page in memory): cannot locate the kernel');
+    if (!text) {
+      const mib = dump.memory.ranges().reduce((a, [lo, hi]) => a + (hi - lo), 0) / 2 ** 20;
+      throw new ProgramError(`no VMCOREINFO in the dump (none of its ${dump.notes.length} notes, no kdump header copy, no OSRELEASE= page in ${mib.toFixed(0)} MiB of memory from physical address 0): cannot locate the kernel`);
+    }
     const vi = new VmcoreInfo(text);
     this.vmcoreinfo = vi;
-    if (!vi.osrelease) throw new ProgramError('VMCOREINFO has no OSRELEASE: it is empty or damaged');
+    if (!vi.osrelease) throw new ProgramError(`VMCOREINFO has no OSRELEASE: it is empty or damaged (${this.vmcoreinfoWhere})`);
     if (!RELEASE.test(vi.osrelease)) this.problems.push(`VMCOREINFO OSRELEASE ${JSON.stringify(vi.osrelease.slice(0, 64))} is not a kernel release (damaged): release unknown`);
     this.kernelOffset = vi.kernelOffset;
 
@@ -147,7 +159,7 @@ export class Program {
     const dl = dump.info.dumpLevel ?? 0;
     this.memory = new ZeroExcludedMemory(dump.memory, (dl & 1) !== 0, !!opts.zeroExcluded);
     const swapper = vi.symbol('swapper_pg_dir') ?? vi.symbol('init_top_pgt');
-    if (swapper === undefined) throw new ProgramError('VMCOREINFO has no SYMBOL(swapper_pg_dir): cannot translate addresses');
+    if (swapper === undefined) throw new ProgramError(`VMCOREINFO has no SYMBOL(swapper_pg_dir): cannot translate addresses (${this.vmcoreinfoWhere})`);
     let physBase = vi.number('phys_base');
     if (physBase === undefined) {
       physBase = dump.info.kdump?.physBase ?? 0n;
@@ -176,7 +188,7 @@ export class Program {
     if (vi.get('SYMBOL(kallsyms_names)') !== undefined && !opts.systemMap) {
       // Every table kallsyms needs must be there and readable: a damaged line is named, not decoded as garbage.
       for (const k of ['kallsyms_names', 'kallsyms_num_syms', 'kallsyms_token_table', 'kallsyms_token_index']) {
-        if (vi.symbol(k) === undefined) throw new ProgramError(`VMCOREINFO SYMBOL(${k}) is ${vi.get(`SYMBOL(${k})`) === undefined ? 'missing' : `not an address ("${vi.get(`SYMBOL(${k})`)!.slice(0, 40)}")`}: cannot decode kallsyms (pass --system-map)`);
+        if (vi.symbol(k) === undefined) throw new ProgramError(`VMCOREINFO SYMBOL(${k}) is ${vi.get(`SYMBOL(${k})`) === undefined ? 'missing' : `not an address ("${vi.get(`SYMBOL(${k})`)!.slice(0, 40)}")`}: cannot decode kallsyms (pass --system-map; ${this.vmcoreinfoWhere})`);
       }
       this.symbolSource = 'kallsyms';
     }
@@ -204,7 +216,7 @@ export class Program {
           addresses: vi.symbol('kallsyms_addresses'),
         }, vi.symbol('_stext'), vi.osrelease);
       } catch (e) {
-        throw new ProgramError(`cannot decode kallsyms from the dump: ${(e as Error).message}`);
+        throw new ProgramError(`cannot decode kallsyms from the dump (kallsyms_names at ${hex(vi.symbol('kallsyms_names')!)}, per ${this.vmcoreinfoWhere}): ${(e as Error).message}`);
       }
     } else {
       this._symbols = loadSystemMap(this.opts.systemMap!, this.kernelOffset);
