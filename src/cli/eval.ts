@@ -12,14 +12,7 @@ import type { Signature } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
 import { rulesVersion } from '../../features/rules.js';
 import { viewOf } from '../similarity/view.js';
-import { rarityFrames } from '../similarity/engine.js';
-import type { EvalItem, Matcher } from '../similarity/eval/types.js';
-import { engineMatcher } from '../similarity/eval/matchers/engine.js';
-import { titleMatcher, syzbotTitleMatcher } from '../similarity/eval/matchers/title.js';
-import { sysomMatcher } from '../similarity/eval/matchers/sysom.js';
-import { fafMatcher } from '../similarity/eval/matchers/faf.js';
-import { fastMatcher } from '../similarity/eval/matchers/fast.js';
-import type { FrameStats } from '../similarity/frames.js';
+import type { EvalItem } from '../similarity/eval/types.js';
 import { runPool } from '../report/pool.js';
 import { extract, type ExtractJob, type ExtractResult } from '../report/extract.js';
 
@@ -109,29 +102,4 @@ export async function loadEvalSet(input: string, opts: { jobs: number; cache?: s
   return { items, failed, splitBy: split.by };
 }
 
-/** Rarity of frames over the whole set (no labels involved: what a store holding every item would count). */
-export function setFrameStats(items: EvalItem[]): FrameStats {
-  const df = new Map<string, number>();
-  let n = 0;
-  for (const it of items) {
-    const fs_ = rarityFrames(it.view);
-    if (fs_.length) n++;
-    for (const f of fs_) df.set(f, (df.get(f) ?? 0) + 1);
-  }
-  return { n, df: (f) => df.get(f) ?? 0 };
-}
-
-/** Every matcher vaat eval compares, the engine first. */
-export function allMatchers(items: EvalItem[]): Matcher[] {
-  const frames = setFrameStats(items);
-  const list: Array<Matcher | null> = [
-    engineMatcher(items, frames, { name: 'engine (full signature)', about: 'HNSW top-50 candidates re-ranked by the explainable scorer over all six families' }),
-    engineMatcher(items, frames, { name: 'engine, panic family alone', about: 'the same, scoring and searching the panic family only', families: ['panic'] }),
-    titleMatcher(items),
-    syzbotTitleMatcher(items),
-    sysomMatcher(items),
-    fafMatcher(items),
-    fastMatcher(items, frames),
-  ];
-  return list.filter((m): m is Matcher => m !== null);
-}
+export { setFrameStats, allMatchers } from '../similarity/eval/matchers/all.js';

@@ -11,6 +11,7 @@ import { toJson } from '../util/json.js';
 import { materialize } from '../util/zst.js';
 import type { LockKind } from '../helpers/locks.js';
 import { addSimilarityCommands } from './similarity.js';
+import { addTrainCommand } from './train.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -38,7 +39,7 @@ export function fail(what: string, e: unknown, prog?: Program): never {
   // An error about VMCOREINFO's content says where that text is in the dump.
   if (prog && err?.message && /VMCOREINFO (lacks|printk|SYMBOL|has no)/.test(err.message) && !/file offset|found in memory/.test(err.message)) err.message += ` (${prog.vmcoreinfoWhere})`;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
-  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError'];
+  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError'];
   const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -332,6 +333,7 @@ export function buildCli(): Command {
     });
 
   addSimilarityCommands(program, { g, fail, progress: progressLine });
+  addTrainCommand(program, { g, fail, progress: progressLine });
 
   const lab = program.command('lab').description('the lab: labelled real vmcores from real Debian kernels under QEMU');
   lab

@@ -28,10 +28,29 @@ async function openEngine(o: Record<string, unknown>): Promise<Engine> {
   const notice = (l: string) => console.error(`vaat: ${l}`);
   const store = openSqliteStore(storeDir(o), { notice });
   try {
-    return await Engine.open(store, { notice });
+    return await Engine.open(store, { notice, reranker: await configuredModel(store, o, notice) });
   } catch (e) {
     await store.close();
     throw e;
+  }
+}
+
+/**
+ * The learned ranker the store is configured with. --model DIR configures it
+ * (kept in the store's config), --model none removes it. A model that does
+ * not load is one line, and the hand-set scorer ranks.
+ */
+async function configuredModel(store: Store, o: Record<string, unknown>, notice: (l: string) => void): Promise<import('../similarity/engine.js').Reranker | null> {
+  if (typeof o.model === 'string') await store.setConfig('model', o.model === 'none' ? null : path.resolve(o.model));
+  const dir = await store.config<string | null>('model');
+  if (!dir) return null;
+  const { Ranker } = await import('../models/ranker.js');
+  const { defaultParams } = await import('../similarity/scorer.js');
+  try {
+    return await Ranker.load(dir, defaultParams(), notice);
+  } catch (e) {
+    notice(`model: ${(e as Error).message.split('\n')[0]}; ranking with the hand-set scorer`);
+    return null;
   }
 }
 
@@ -68,10 +87,12 @@ export function renderMatch(m: MatchResult): string {
   if (!m.matches.length) out.push('MATCHES   none: the store holds no known issue near it');
   const d = m.decision;
   const verdict = d.verdict === 'duplicate' ? `duplicate of #${d.issue}` : d.verdict === 'uncertain' ? `uncertain (closest #${d.issue})` : 'new';
-  out.push(`DECISION  ${verdict}  (${d.scale} scale: τ_dup ${d.duplicate}, τ_new ${d.new}; ${m.candidates} candidates re-ranked)`);
+  const scale = d.scale === 'model' ? `model ${d.model}, probabilities` : `${d.scale} scale`;
+  out.push(`DECISION  ${verdict}  (${scale}: τ_dup ${d.duplicate}, τ_new ${d.new}; ${m.candidates} candidates re-ranked)`);
   for (const x of m.matches) {
     const fam = Object.entries(x.families).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v!.toFixed(2)}`).join('  ');
-    out.push(`#${String(x.issue).padEnd(5)} ${x.score.toFixed(3)}  ${x.title}${x.status !== 'open' ? `  [${x.status}]` : ''}`);
+    const by = d.scale === 'model' ? ` (scorer ${x.scorer.toFixed(3)})` : '';
+    out.push(`#${String(x.issue).padEnd(5)} ${x.score.toFixed(3)}${by}  ${x.title}${x.status !== 'open' ? `  [${x.status}]` : ''}`);
     out.push(`        ${fam}   via signature ${x.signature.id} (${x.signature.name}${x.signature.release ? `, ${x.signature.release}` : ''})`);
     for (const r of x.reasons.slice(0, 4)) out.push(`        - ${r}`);
   }
@@ -94,6 +115,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .option('--logs', 'every file (and every file under a directory) is a console log')
       .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)')
       .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
+      .option('--model <dir>', 'configure the store to re-rank with this learned model (models/<name>), or none for the hand-set scorer')
       .option('--json', 'one JSON object per input: {input, signature, decision, issue, closest, score, families, reasons, error}'),
   ).action(async (inputs: string[], _o, cmd: Command) => {
     const o = g(cmd);
@@ -159,6 +181,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .argument('[dump]', 'a vmcore')
       .option('--log <file>', 'a console log (dmesg, serial console, a pasted report) instead of a dump')
       .option('-k <n>', 'how many issues', '5')
+      .option('--model <dir>', 'configure the store to re-rank with this learned model, or none')
       .option('--json', 'print {query, matches: [{issue, title, score, families, reasons, signature}]}'),
   ).action(async (dump: string | undefined, _o, cmd: Command) => {
     const o = g(cmd);
@@ -286,6 +309,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .option('-j, --jobs <n>', 'extraction worker threads for dumps')
     .option('--no-cache', 'extract every signature again (default: cached in the temp directory by file and rules version)')
     .option('--no-clustering', 'leave clustering out')
+    .option('--model <dir>', 'also evaluate the engine re-ranked by this learned model (listed first)')
     .option('--calibrate', 'write the engine\'s fitted thresholds into --store\'s config')
     .option('--store <dir>', 'with --calibrate: the store to configure')
     .option('--json', 'print the report as JSON')
@@ -307,7 +331,20 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       const protocols = o.protocol ? String(o.protocol).split(',') : PROTOCOLS;
       for (const p of protocols) if (!PROTOCOLS.includes(p as never)) fail('eval', new Error(`--protocol ${p}: one of ${PROTOCOLS.join(', ')}`));
       const rankings = o.rankings ? fs.openSync(String(o.rankings), 'w') : null;
-      const report = evaluate(set.items, allMatchers(set.items), {
+      const matchers = allMatchers(set.items);
+      if (o.model && o.model !== 'none') {
+        const { Ranker } = await import('../models/ranker.js');
+        const { defaultParams } = await import('../similarity/scorer.js');
+        const { modelMatcher } = await import('../similarity/eval/matchers/model.js');
+        const { setFrameStats } = await import('./eval.js');
+        try {
+          const rk = await Ranker.load(String(o.model), defaultParams(), (l) => console.error(`vaat: ${l}`));
+          matchers.unshift(modelMatcher(set.items, setFrameStats(set.items), rk, { name: `engine + model ${rk.name}`, about: 'HNSW top-50 candidates re-ranked by the learned model' }));
+        } catch (e) {
+          console.error(`vaat: eval: model: ${(e as Error).message.split('\n')[0]}; evaluating without it`);
+        }
+      }
+      const report = evaluate(set.items, matchers, {
         protocols: protocols as never, rounds: Number(o.rounds), clustering: o.clustering !== false,
         rankings: rankings === null ? undefined : (line) => fs.writeSync(rankings, line + '\n'),
         progress: process.stderr.isTTY ? (t) => process.stderr.write(`\r${t.padEnd(60)}`) : undefined,
@@ -315,7 +352,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       if (rankings !== null) fs.closeSync(rankings);
       if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(62) + '\r');
       if (o.calibrate) {
-        const eng = report.matchers[0]!;
+        const eng = report.matchers.find((m) => m.matcher === 'engine (full signature)')!;
         const store = await openStore(o);
         // The set's inputs say which scale it calibrates: console logs, or vmcores.
         const scale = set.items.some((it) => it.kind === 'vmcore') ? 'vmcore' : 'console';

@@ -1,7 +1,9 @@
 // The similarity engine over a store: match a signature against the known
 // issues, ingest it (store, decide, open a new issue when it is new), and
 // re-derive everything when the rules or the vector layout change. HNSW
-// proposes candidates; the exact scorer decides (src/similarity/scorer.ts).
+// proposes candidates; the exact scorer decides (src/similarity/scorer.ts),
+// or, when the store is configured with a learned ranker that covers the
+// query, the ranker's probability of the same root cause does.
 
 import type { Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
@@ -12,14 +14,17 @@ import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
 import type { FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
-import { decide, defaultThresholds, thresholdsFor, type ThresholdSet, validThresholds } from './decide.js';
+import { decide, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
 import { StoreError, type DecisionKind, type Store, type StoredSignature } from './store.js';
 
 export interface MatchEntry {
   issue: number;
   title: string;
   status: string;
+  /** The ranking value: the scorer's total, or the model's probability when a model ranked. */
   score: number;
+  /** The hand-set scorer's total (equal to score when no model ranked). */
+  scorer: number;
   families: Record<FamilyName, number | null>;
   reasons: string[];
   /** The stored signature of the issue that matched best. */
@@ -29,7 +34,7 @@ export interface MatchEntry {
 export interface MatchResult {
   query: { name: string; hash: string; kind: string; title: string | null };
   /** What ingest would decide, and by which thresholds (console or vmcore scale). */
-  decision: { verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore'; duplicate: number; new: number };
+  decision: { verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore' | 'model'; duplicate: number; new: number; model: string | null };
   matches: MatchEntry[];
   /** Candidates HNSW proposed and the scorer re-ranked. */
   candidates: number;
@@ -51,7 +56,28 @@ export interface IngestResult {
   error: string | null;
 }
 
+/** A learned re-ranker (src/models): probabilities of the same root cause, and its own thresholds. */
+export interface Reranker {
+  name: string;
+  appliesTo(query: SignatureView): boolean;
+  /** scores: the scorer's comparison of each candidate, already made. */
+  probabilities(query: SignatureView, candidates: SignatureView[], frames: FrameStats, scores?: Score[]): number[];
+  thresholds: Thresholds;
+}
+
+interface Ranked {
+  issue: number;
+  signatureId: number;
+  score: Score;
+  /** The model's probability, when a model ranked. */
+  prob: number | null;
+}
+
+const value = (r: Ranked) => r.prob ?? r.score.total;
+
 export interface EngineOptions {
+  /** A learned re-ranker; absent: the hand-set scorer ranks and decides. */
+  reranker?: Reranker | null;
   /** Candidates taken from HNSW for exact re-ranking. */
   candidates?: number;
   params?: ScorerParams;
@@ -125,6 +151,7 @@ export class Engine {
     private readonly frames: CountedFrames,
     readonly params: ScorerParams,
     private readonly k: number,
+    readonly reranker: Reranker | null,
     /** Why the store's signatures do not match this vaat's rules or layout, or null. */
     readonly stale: string | null,
   ) {}
@@ -142,7 +169,7 @@ export class Engine {
     const indexDim = meta.dimension ?? dim;
     const index = await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice });
     const fc = await store.frameCounts();
-    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, stale);
+    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, opts.reranker ?? null, stale);
   }
 
   async thresholds(): Promise<ThresholdSet> {
@@ -164,38 +191,51 @@ export class Engine {
       const issue = await this.store.issue(r.issue);
       const stored = await this.store.signature(r.signatureId);
       matches.push({
-        issue: r.issue, title: issue?.title ?? '?', status: issue?.status ?? '?', score: Math.round(r.score.total * 1000) / 1000,
+        issue: r.issue, title: issue?.title ?? '?', status: issue?.status ?? '?', score: Math.round(value(r) * 1000) / 1000, scorer: Math.round(r.score.total * 1000) / 1000,
         families: familyScores(r.score), reasons: r.score.reasons,
         signature: { id: r.signatureId, name: stored?.name ?? '?', kind: stored?.kind ?? '?', release: stored?.release ?? null },
       });
     }
     const t = await this.thresholds();
-    const used = ranked[0]?.score.used ?? null;
-    const th = thresholdsFor(t, used);
-    const verdict = decide(ranked[0] ? ranked[0].score.total : null, th);
+    const { th, scale } = this.thresholdsOf(t, view, ranked[0] ?? null);
+    const verdict = decide(ranked[0] ? value(ranked[0]) : null, th);
     return {
       query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null },
-      decision: { verdict, issue: ranked[0]?.issue ?? null, scale: th === t.vmcore ? 'vmcore' : 'console', ...th },
+      decision: { verdict, issue: ranked[0]?.issue ?? null, scale, ...th, model: scale === 'model' ? this.reranker!.name : null },
       matches, candidates: ranked.candidates,
     };
   }
 
-  /** Issues ranked by their best member's exact score among the HNSW candidates. */
-  private async rank(view: SignatureView, vector: Float32Array, exclude?: number): Promise<Array<{ issue: number; signatureId: number; score: Score }> & { candidates: number }> {
+  /** The thresholds a query's best value is judged by: the model's when it ranked, else the scorer's scale. */
+  private thresholdsOf(t: ThresholdSet, view: SignatureView, best: Ranked | null): { th: Thresholds; scale: 'console' | 'vmcore' | 'model' } {
+    if (this.reranker?.appliesTo(view)) return { th: this.reranker.thresholds, scale: 'model' };
+    const th = thresholdsFor(t, best?.score.used ?? null);
+    return { th, scale: th === t.vmcore ? 'vmcore' : 'console' };
+  }
+
+  /** Issues ranked by their best member among the HNSW candidates: by the model's probability when it covers the query, else by the exact score. */
+  private async rank(view: SignatureView, vector: Float32Array, exclude?: number): Promise<Ranked[] & { candidates: number }> {
     const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
     const views = await this.viewCache.get(ids.filter((id) => members.has(id) && !members.get(id)!.pending), (x) => this.store.views(x));
-    const best = new Map<number, { issue: number; signatureId: number; score: Score }>();
+    const scored: Ranked[] = [];
     for (const id of ids) {
       const m = members.get(id);
       const v = views.get(id);
       if (!m || !v || m.pending) continue;
-      const s = scorePair(view, v, this.frames, this.params);
-      const cur = best.get(m.issueId);
-      if (!cur || s.total > cur.score.total || (s.total === cur.score.total && id < cur.signatureId)) best.set(m.issueId, { issue: m.issueId, signatureId: id, score: s });
+      scored.push({ issue: m.issueId, signatureId: id, score: scorePair(view, v, this.frames, this.params), prob: null });
     }
-    const out = [...best.values()].sort((a, b) => b.score.total - a.score.total || a.issue - b.issue) as Array<{ issue: number; signatureId: number; score: Score }> & { candidates: number };
+    if (this.reranker?.appliesTo(view) && scored.length) {
+      const probs = this.reranker.probabilities(view, scored.map((r) => views.get(r.signatureId)!), this.frames, scored.map((r) => r.score));
+      scored.forEach((r, i) => (r.prob = probs[i]!));
+    }
+    const best = new Map<number, Ranked>();
+    for (const r of scored) {
+      const cur = best.get(r.issue);
+      if (!cur || value(r) > value(cur) || (value(r) === value(cur) && r.signatureId < cur.signatureId)) best.set(r.issue, r);
+    }
+    const out = [...best.values()].sort((a, b) => value(b) - value(a) || a.issue - b.issue) as Ranked[] & { candidates: number };
     out.candidates = cands.length;
     return out;
   }
@@ -220,7 +260,7 @@ export class Engine {
       if (again) return this.sameDump(name, again);
       const ranked = await this.rank(view, vector);
       const best = ranked[0] ?? null;
-      const verdict = decide(best ? best.score.total : null, thresholdsFor(t, best?.score.used ?? null));
+      const verdict = decide(best ? value(best) : null, this.thresholdsOf(t, view, best).th);
       const frames = rarityFrames(view);
       const ins = await this.store.insertSignature({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
@@ -228,7 +268,7 @@ export class Engine {
         logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(), frames,
       });
       let issue: number;
-      const sc = best ? Math.round(best.score.total * 1000) / 1000 : null;
+      const sc = best ? Math.round(value(best) * 1000) / 1000 : null;
       if (verdict === 'new') {
         issue = (await this.store.createIssue(issueTitle(sig))).id;
         await this.store.setMembership(ins.id, issue, 'auto', null);

@@ -21,6 +21,7 @@ export function compareCgroup(a: SignatureView['cgroup'], b: SignatureView['cgro
   const throttled = a.throttled.length || b.throttled.length ? jaccard(a.throttled, b.throttled) : null;
   if (throttled !== null) (throttled > 0 ? agreed : differed).push(`throttled: ${a.throttled.join(',') || '-'} / ${b.throttled.join(',') || '-'}`);
   const restricted = a.restricted.length || b.restricted.length ? jaccard(a.restricted, b.restricted) : null;
-  const score = mix(ctx.params.cgroup, { blockedIn, throttled, restricted });
-  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+  const components = { blockedIn, throttled, restricted };
+  const score = mix(ctx.params.cgroup, components);
+  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

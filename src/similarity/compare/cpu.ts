@@ -19,6 +19,7 @@ export function compareCpu(a: SignatureView['cpu'], b: SignatureView['cpu'], ctx
   if (!stale) differed.push(`stale TLB on one side only`);
   const busy = a.busy.length || b.busy.length ? jaccard(a.busy, b.busy) : null;
   if (busy !== null && busy > 0) agreed.push(`busy CPUs ran ${a.busy.filter((x) => b.busy.includes(x)).join(',')}`);
-  const score = mix(ctx.params.cpu, { noRegs, idle, stale, busy });
-  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+  const components = { noRegs, idle, stale, busy };
+  const score = mix(ctx.params.cpu, components);
+  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -27,7 +27,8 @@ export function compareKernel(a: SignatureView['release'], b: SignatureView['rel
   const d = Math.abs(oa - ob);
   const scale = (ctx.params.kernel?.scale as number | undefined) ?? 4;
   const score = Math.exp(-d / scale);
-  if (a === b) return { score, agreed: [`same kernel ${a}`], differed: [] };
-  if (d === 0) return { score, agreed: [`same kernel series (${a} / ${b})`], differed: [] };
-  return { score, agreed: [], differed: [`kernels ${d} release${d > 1 ? 's' : ''} apart (${a} / ${b})`] };
+  const components = { distance: Math.min(1, d / 20), same: Number(a === b) };
+  if (a === b) return { score, agreed: [`same kernel ${a}`], differed: [], components };
+  if (d === 0) return { score, agreed: [`same kernel series (${a} / ${b})`], differed: [], components };
+  return { score, agreed: [], differed: [`kernels ${d} release${d > 1 ? 's' : ''} apart (${a} / ${b})`], components };
 }

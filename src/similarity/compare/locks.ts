@@ -68,6 +68,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     if (a.deadlock && b.deadlock) agreed.push('a deadlock cycle on both sides');
     else if (a.deadlock !== b.deadlock) differed.push('a deadlock cycle on one side only');
   }
-  const score = mix(ctx.params.locks, { lock, holder, state, waiters, waitKinds, chains });
-  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+  const components = { lock, holder, state, waiters, waitKinds, chains };
+  const score = mix(ctx.params.locks, components);
+  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -32,6 +32,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   if (kind === 0) differed.push(`crash kinds differ: ${a.kind} / ${b.kind}`);
   if (!al.lengthA !== !al.lengthB) differed.push('a stack on one side only');
   if (stack === null && title === null) return absent('neither side has a stack or a title');
-  const score = mix(ctx.params.panic, { stack, title, guilty, kind });
-  return score === null ? absent('nothing to compare') : { score, agreed, differed };
+  const components = { stack, title, guilty, kind };
+  const score = mix(ctx.params.panic, components);
+  return score === null ? absent('nothing to compare') : { score, agreed, differed, components };
 }

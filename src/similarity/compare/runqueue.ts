@@ -31,6 +31,7 @@ export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['
   const curr = a.panicCurr && b.panicCurr ? Number(a.panicCurr === b.panicCurr) : null;
   const queued = a.panicQueued.length || b.panicQueued.length ? multisetJaccard(a.panicQueued, b.panicQueued) : null;
   if (queued !== null && queued < 0.5) differed.push(`queued on the panic CPU: ${a.panicQueued.length} / ${b.panicQueued.length} tasks`);
-  const score = mix(ctx.params.runqueue, { imbalance, load, overload, longest, throttled, curr, queued });
-  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+  const components = { imbalance, load, overload, longest, throttled, curr, queued };
+  const score = mix(ctx.params.runqueue, components);
+  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -17,6 +17,7 @@ export function compareTaint(a: SignatureView['taint'], b: SignatureView['taint'
   const holder = a.lockHolder.length || b.lockHolder.length ? jaccard(a.lockHolder, b.lockHolder) : null;
   if (holder !== null) (holder > 0 ? agreed : differed).push(`tainting modules on the lock holder's stack: ${a.lockHolder.join(',') || '-'} / ${b.lockHolder.join(',') || '-'}`);
   const modules = jaccard(a.modules, b.modules);
-  const score = mix(ctx.params.taint, { letters, panic, holder, modules });
-  return score === null ? absent('nothing comparable') : { score, agreed, differed };
+  const components = { letters, panic, holder, modules };
+  const score = mix(ctx.params.taint, components);
+  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

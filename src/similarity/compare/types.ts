@@ -11,6 +11,8 @@ export interface FamilyScore {
   differed: string[];
   /** Why the family was left out, when score is null. */
   why?: string;
+  /** The components mixed into the score (null: not comparable for this pair): what a learned ranker reads. */
+  components?: Record<string, number | null>;
 }
 
 /** Component weights of one family (renormalized over the components a pair has). */

@@ -22,8 +22,8 @@ export function renderEval(r: EvalReport, title: string): string {
       for (const { m, pr } of rows) out.push(`| ${m.matcher} | ${iv(pr!.newRate)} | ${iv(pr!.notDuplicate)} |`);
       continue;
     }
-    out.push(`| matcher | RR@1 | MRR | MAP | recall@5 | ROC AUC dup-vs-new | precision @ τ_dup | recall @ τ_dup |`, '|---|---|---|---|---|---|---|---|');
-    for (const { m, pr } of rows) out.push(`| ${m.matcher} | ${iv(pr!.rr1)} | ${iv(pr!.mrr)} | ${iv(pr!.map)} | ${iv(pr!.r5)} | ${iv(pr!.auc)} | ${iv(pr!.precision)} | ${iv(pr!.recall)} |`);
+    out.push(`| matcher | RR@1 | MRR | MAP | recall@5 | ROC AUC dup-vs-new | precision @ τ_dup | recall @ τ_dup | recall @ precision ≥ ${r.precisionTarget} (curve) | ECE |`, '|---|---|---|---|---|---|---|---|---|---|');
+    for (const { m, pr } of rows) out.push(`| ${m.matcher} | ${iv(pr!.rr1)} | ${iv(pr!.mrr)} | ${iv(pr!.map)} | ${iv(pr!.r5)} | ${iv(pr!.auc)} | ${iv(pr!.precision)} | ${iv(pr!.recall)} | ${iv(pr!.recallAtTarget)} | ${iv(pr!.ece)} |`);
   }
   if (r.matchers.some((m) => m.test.clustering)) {
     out.push('', 'clustering of the test half (average linkage; B-cubed; spray = root causes split, bugs = clusters mixing root causes)', '');

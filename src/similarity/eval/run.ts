@@ -16,7 +16,7 @@
 
 import type { EvalItem, Matcher } from './types.js';
 import { rankQuery, type QueryRanking } from './metrics/ranking.js';
-import { auc, atThreshold, bestPrecisionThreshold, newThreshold, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
+import { auc, atThreshold, bestPrecisionThreshold, expectedCalibrationError, newThreshold, recallAtPrecision, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
 import { clusterMetrics } from './metrics/clustering.js';
 import { bootstrap, mean, type Interval } from './metrics/bootstrap.js';
 import { averageLinkage } from '../linkage.js';
@@ -37,6 +37,10 @@ export interface ProtocolReport {
   auc: Interval | null;
   precision: Interval | null;
   recall: Interval | null;
+  /** Best recall at pair precision ≥ the target on this half's own curve (not a fitted threshold). */
+  recallAtTarget: Interval | null;
+  /** Expected calibration error of the best score read as P(best candidate is the same root cause), over this protocol's queries. */
+  ece: Interval | null;
   /** leave-label-out: share of queries decided "new" (best < τ_new), and not called duplicate (best < τ_dup). */
   newRate: Interval | null;
   notDuplicate: Interval | null;
@@ -118,7 +122,7 @@ function run(items: EvalItem[], m: Matcher, queries: number[], allow: (q: number
   return out;
 }
 
-function summarize(protocol: Protocol, pass: Pass, negatives: DecisionPoint[], tauDup: number | null, tauNew: number | null, o: { rounds: number; seed: number }): ProtocolReport {
+function summarize(protocol: Protocol, pass: Pass, negatives: DecisionPoint[], tauDup: number | null, tauNew: number | null, o: { rounds: number; seed: number; target: number }): ProtocolReport {
   const bs = <T>(u: T[], f: (s: T[]) => number | null) => bootstrap(u, f, o);
   const r = pass.rankings;
   const pos = pass.points.filter((p) => p.hasRelevant).map((p) => p.best);
@@ -136,6 +140,8 @@ function summarize(protocol: Protocol, pass: Pass, negatives: DecisionPoint[], t
     auc: bs(aucUnits, (s) => auc(s.filter((x) => x.p).map((x) => x.s), s.filter((x) => !x.p).map((x) => x.s))),
     precision: tauDup === null ? null : bs(pass.points, (s) => atThreshold(s, tauDup).precision),
     recall: tauDup === null ? null : bs(pass.points, (s) => atThreshold(s, tauDup).recall),
+    recallAtTarget: bs(pass.points, (s) => recallAtPrecision(s, o.target)),
+    ece: bs(pass.points, (s) => expectedCalibrationError(s)),
     newRate: null,
     notDuplicate: null,
   };
@@ -170,8 +176,8 @@ function clusterItems(items: EvalItem[], m: Matcher, ids: number[], threshold: n
 const GRID = Array.from({ length: 19 }, (_, i) => 0.05 + i * 0.05);
 
 export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptions): EvalReport {
-  const o = { rounds: opts.rounds ?? 1000, seed: opts.seed ?? 1 };
   const target = opts.precisionTarget ?? 0.95;
+  const o = { rounds: opts.rounds ?? 1000, seed: opts.seed ?? 1, target };
   const half = (s: 'tune' | 'test') => items.filter((it) => it.split === s).map((it) => it.idx);
   const tuneIds = half('tune');
   const testIds = half('test');
@@ -242,7 +248,7 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
     reports.push({
       matcher: m.name, about: m.about, calibrated: m.calibrated,
       thresholds: { duplicate: tauDupFit, duplicateReachesTarget: reached, new: tauNew, cluster: tauCluster },
-      tune: { loo: summarize('loo', tLoo, tLlo.points.filter((_, k) => tLoo.points[k]?.hasRelevant), tauDup, tauNew, { rounds: 0, seed: o.seed }), clustering: tuneClusters },
+      tune: { loo: summarize('loo', tLoo, tLlo.points.filter((_, k) => tLoo.points[k]?.hasRelevant), tauDup, tauNew, { rounds: 0, seed: o.seed, target }), clustering: tuneClusters },
       test: { protocols, clustering: opts.clustering !== false ? clusterItems(items, m, testIds, tauCluster!, o) : null },
     });
   }

@@ -82,3 +82,48 @@ export function bestPrecisionThreshold(points: DecisionPoint[], minCalls: number
   }
   return best;
 }
+
+/**
+ * Recall at pair precision ≥ target: the best recall over the thresholds whose
+ * precision reaches the target (with at least `minCalls` calls) — a point read
+ * off this half's own precision-recall curve, not a fitted decision; 0 when no
+ * threshold reaches it.
+ */
+export function recallAtPrecision(points: DecisionPoint[], target: number, minCalls = 5): number | null {
+  const positives = points.filter((p) => p.hasRelevant).length;
+  if (!positives) return null;
+  // One sweep from the highest threshold down (bootstrap calls this a thousand times).
+  const xs = points.filter((p) => Number.isFinite(p.best)).sort((a, b) => b.best - a.best);
+  let calls = 0;
+  let right = 0;
+  let best = 0;
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j < xs.length && xs[j]!.best === xs[i]!.best) {
+      calls++;
+      right += Number(xs[j]!.bestRelevant);
+      j++;
+    }
+    if (calls >= minCalls && right / calls >= target) best = Math.max(best, right / positives);
+    i = j;
+  }
+  return best;
+}
+
+/**
+ * Expected calibration error of the best score read as the probability that
+ * the best candidate has the query's root cause: ten equal-width bins over
+ * [0, 1], |mean score − share right| weighted by the bin's size.
+ */
+export function expectedCalibrationError(points: DecisionPoint[]): number | null {
+  const xs = points.filter((p) => Number.isFinite(p.best));
+  if (!xs.length) return null;
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, s: 0, right: 0 }));
+  for (const p of xs) {
+    const b = bins[Math.min(9, Math.max(0, Math.floor(p.best * 10)))]!;
+    b.n++;
+    b.s += Math.min(1, Math.max(0, p.best));
+    b.right += Number(p.bestRelevant);
+  }
+  return bins.reduce((a, b) => a + (b.n ? (b.n / xs.length) * Math.abs(b.s / b.n - b.right / b.n) : 0), 0);
+}
