@@ -14,9 +14,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { ROOT, SHARED, VAAT, table, fmt } from './lib.mjs';
+import { realSignatures } from './variants.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => {
@@ -28,51 +28,16 @@ const Q = Number(opt('--queries', 1000));
 const LAB = opt('--lab', process.env.VAAT_LAB ?? '/work/labset');
 const OUT = opt('--out', path.join(os.tmpdir(), `vaat-bench-sim-${process.pid}`));
 const d = (p) => path.join(ROOT, 'dist', p);
-const { loadEvalSet } = await import(d('src/cli/eval.js'));
 const { openSqliteStore } = await import(d('src/similarity/sqlite.js'));
 const { Engine } = await import(d('src/similarity/engine.js'));
 const { vectorize } = await import(d('features/vector.js'));
-const { writeSyzbotSet } = await import(d('datasets/syzbot.js'));
 
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const timer = setInterval(sampleRss, 200);
 
-// Real signatures to start from.
-const base = [];
-const syz = path.join(OUT, 'syzbot-set');
-writeSyzbotSet(path.join(SHARED, 'corpora', 'syzbot-clusters-dev', 'reports.jsonl'), syz);
-for (const set of [syz, path.join(SHARED, 'vmcores'), ...(fs.existsSync(path.join(LAB, 'manifest.json')) ? [LAB] : [])]) {
-  const s = await loadEvalSet(set, { jobs: 2 });
-  for (const it of s.items) base.push(it.sig);
-  console.error(`bench: ${s.items.length} real signatures from ${set}`);
-}
-const vocab = [...new Set(base.flatMap((s) => s.panic?.frames ?? []).filter((f) => !f.startsWith('<')))];
-
-// A deterministic generator, and variant i of a real signature.
-let seed = 12345;
-const rnd = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x7fffffff;
-};
-function variant(sig, i) {
-  const v = structuredClone(sig);
-  v.source = { ...v.source, hash: crypto.createHash('sha256').update(`${sig.source.hash}:${i}`).digest('hex'), name: `v${i}-${sig.source.name}` };
-  if (v.panic) {
-    const fr = [...v.panic.frames];
-    const k = fr.length ? Math.floor(rnd() * fr.length) : 0;
-    const r = rnd();
-    if (r < 0.3 && fr.length > 2 && !fr[k].startsWith('<')) fr[k] = vocab[Math.floor(rnd() * vocab.length)];
-    else if (r < 0.5 && fr.length > 3) fr.splice(k, 1);
-    else if (r < 0.6) fr.push(vocab[Math.floor(rnd() * vocab.length)]);
-    v.panic.frames = fr.slice(0, 48);
-    v.panic.sources = null;
-    if (rnd() < 0.05 && v.panic.title) v.panic.title = v.panic.title.replace(/ in (\S+)$/, ` in ${vocab[Math.floor(rnd() * vocab.length)].split(' ')[0]}`);
-  }
-  const m = /^(\d+)\.(\d+)(.*)$/.exec(v.source.release ?? '');
-  if (m && rnd() < 0.5) v.source.release = `${m[1]}.${Math.max(0, Number(m[2]) + Math.floor(rnd() * 5) - 2)}${m[3]}`;
-  return v;
-}
+// Real signatures to start from, and distinct variants of them (bench/variants.mjs).
+const { base, variant } = await realSignatures(OUT, LAB);
 
 // Ingest: batches of already-extracted signatures under one write lock each.
 const storeDir = path.join(OUT, 'store');

@@ -71,6 +71,23 @@ export async function ingestInputs(inputs: string[], logs: boolean): Promise<Arr
   return out;
 }
 
+type Extracted = { ok: true; signature: import('../../features/signature.js').Signature; logText: string | null } | { ok: false; error: string };
+
+/** Extract every input (worker threads when jobs > 1), handing each result over as it comes. */
+async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, program: ProgramOptions, jobs: number, timeoutS: number, emit: (i: number, r: Extracted) => Promise<void>): Promise<void> {
+  const { extract } = await import('../report/extract.js');
+  const { runPool } = await import('../report/pool.js');
+  const job = (i: number) => ({ path: list[i]!.path, as: list[i]!.as, program });
+  if (jobs <= 1 || list.length <= 1) for (let i = 0; i < list.length; i++) await emit(i, await extract(job(i)));
+  else {
+    await runPool(new URL('../report/extract-worker.js', import.meta.url), list.map((_, i) => job(i)), {
+      jobs, timeoutS,
+      failure: (_, reason) => ({ ok: false as const, error: reason, seconds: 0 }),
+      onResult: (i, r) => emit(i, r),
+    });
+  }
+}
+
 const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
 function ingestLine(r: IngestResult, width: number): string {
@@ -127,8 +144,6 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     } catch (e) {
       fail('ingest', e);
     }
-    const { extract } = await import('../report/extract.js');
-    const { runPool } = await import('../report/pool.js');
     const program_: ProgramOptions = { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded };
     const jobs = Math.max(1, Math.min(o.jobs ? Number(o.jobs) : os.availableParallelism(), list.length));
     const counts: Record<string, number> = { duplicate: 0, new: 0, uncertain: 0, 'same-dump': 0, failed: 0 };
@@ -136,7 +151,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     const t0 = Date.now();
     if (!o.json) process.stdout.write(`${pad('INPUT', width)}  DECISION    ISSUE  SCORE  TITLE\n`);
     let done = 0;
-    const emit = async (i: number, r: { ok: true; signature: import('../../features/signature.js').Signature; logText: string | null } | { ok: false; error: string }) => {
+    const emit = async (i: number, r: Extracted) => {
       const input = list[i]!.path;
       let res: IngestResult;
       const shown = (x: IngestResult) => ({ ...x, input: o.json ? x.input : list[i]!.name });
@@ -153,15 +168,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       process.stdout.write(o.json ? JSON.stringify(res) + '\n' : ingestLine(shown(res), width) + '\n');
     };
     try {
-      const job = (i: number) => ({ path: list[i]!.path, as: list[i]!.as, program: program_ });
-      if (jobs <= 1 || list.length <= 1) for (let i = 0; i < list.length; i++) await emit(i, await extract(job(i)));
-      else {
-        await runPool(new URL('../report/extract-worker.js', import.meta.url), list.map((_, i) => job(i)), {
-          jobs, timeoutS: Number(o.timeout),
-          failure: (_, reason) => ({ ok: false as const, error: reason, seconds: 0 }),
-          onResult: (i, r) => emit(i, r),
-        });
-      }
+      await extractAll(list, program_, jobs, Number(o.timeout), emit);
       const n = await engine.store.count();
       const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
       await engine.close();
@@ -251,6 +258,63 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
 
   storeOpt(
     program
+      .command('similarity-report')
+      .description('the similarity report of a store (or of inputs, ingested into a temporary store): overview, cluster map, clusters, per-cluster detail, pair diffs, baselines — text, JSON, or one self-contained HTML file')
+      .argument('[inputs...]', 'dumps, directories, console logs: ingested first (into --store when given, else a temporary store)')
+      .option('--logs', 'every input file is a console log')
+      .option('-o, --out <file>', 'write the HTML page here')
+      .option('--json', 'print the report as JSON (the document the page is made from)')
+      .option('--threshold <t>', 'clustering cut (default: the store\'s calibrated value, else 0.6)')
+      .option('-k <n>', 'neighbours per signature in the graph', '10')
+      .option('-j, --jobs <n>', 'extraction worker threads'),
+  ).action(async (inputs: string[], _o, cmd: Command) => {
+    const o = g(cmd);
+    let tmp: string | null = null;
+    if (inputs.length && !o.store) {
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-simreport-'));
+      o.store = tmp;
+    }
+    let engine: Engine;
+    try {
+      engine = await openEngine(o);
+      if (inputs.length) {
+        const list = await ingestInputs(inputs, !!o.logs);
+        const program_: ProgramOptions = { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded };
+        let done = 0;
+        await extractAll(list, program_, Math.max(1, Math.min(o.jobs ? Number(o.jobs) : os.availableParallelism(), list.length)), 600, async (i, r) => {
+          const res = r.ok ? await engine.ingest(r.signature, { path: list[i]!.path, logText: r.logText }) : await engine.failed(list[i]!.path, r.error);
+          if (res.error) console.error(`vaat: similarity-report: ${list[i]!.name}: ${res.error}`);
+          done++;
+          if (process.stderr.isTTY && list.length > 1) ctx.progress(done, list.length, path.basename(list[i]!.path));
+        });
+      }
+      const { buildSimilarityReport, renderSimilarityText } = await import('../report/similarity.js');
+      const threshold = o.threshold !== undefined ? Number(o.threshold) : ((await engine.store.config<number>('clusterThreshold')) ?? 0.6);
+      const t0 = Date.now();
+      const r = await buildSimilarityReport(engine, {
+        source: inputs.length ? inputs.join(' ') : `store ${storeDir(o)}`, threshold, k: Number(o.k),
+        progress: process.stderr.isTTY ? (l) => process.stderr.write(`\r${l.padEnd(40)}`) : undefined,
+      });
+      if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(42) + '\r');
+      await engine.close();
+      if (o.out) {
+        const { htmlPage } = await import('../report/html/page.js');
+        const html = htmlPage('similarity', `vaat similarity report: ${r.overview.signatures} signatures`, r);
+        fs.writeFileSync(String(o.out) + '.part', html);
+        fs.renameSync(String(o.out) + '.part', String(o.out));
+        if (!o.json) process.stdout.write(`${o.out}: ${r.overview.signatures} signatures, ${r.overview.clusters} clusters, ${r.overview.issues} known issues; ${(html.length / 1048576).toFixed(1)} MB, built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else if (!o.out) process.stdout.write(renderSimilarityText(r));
+    } catch (e) {
+      fail('similarity-report', e);
+    } finally {
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  storeOpt(
+    program
       .command('cluster')
       .description('root-cause clusters over every stored signature: average linkage over the HNSW k-nearest-neighbour graph, exact scores')
       .option('--threshold <t>', 'cut (0..1; default: the store\'s calibrated value, else 0.6)')
@@ -269,7 +333,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     const threshold = o.threshold !== undefined ? Number(o.threshold) : ((await engine.store.config<number>('clusterThreshold')) ?? 0.6);
     const r = await clusterStore(engine, { threshold, k: Number(o.k) });
     await engine.store.close();
-    process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderClusters(r));
+    const { graph: _graph, ...shown } = r;
+    process.stdout.write(o.json ? JSON.stringify(shown, null, 2) + '\n' : renderClusters(r));
   });
 
   storeOpt(

@@ -48,6 +48,8 @@ export interface TasktableData {
   rows: TaskRow[];
   columns: string[];
   outliers: number;
+  /** Tasks by state (ST) over the whole table, before filters: the state histogram. */
+  states: Record<string, number>;
   problems: Problems['list'];
 }
 
@@ -154,7 +156,9 @@ export function collectTasktable(prog: Program, opts: TasktableOptions = {}): Ta
     });
   }
   if (opts.limit) out = out.slice(0, opts.limit);
-  return { rows: out, columns: TASKTABLE_COLUMNS.map(([, h]) => h), outliers: rows.filter((r) => r.flags.length).length, problems: problems.list };
+  const states: Record<string, number> = {};
+  for (const r of rows) states[r.st] = (states[r.st] ?? 0) + 1;
+  return { rows: out, columns: TASKTABLE_COLUMNS.map(([, h]) => h), outliers: rows.filter((r) => r.flags.length).length, states, problems: problems.list };
 }
 
 function columnKey(name: string): keyof TaskRow {

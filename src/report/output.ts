@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { ProgramOptions } from '../kernel/program.js';
 import { toJson } from '../util/json.js';
 import { reportText, type DumpReport } from './sections.js';
+import { htmlPage } from './html/page.js';
 
 export interface Job {
   id: number;
@@ -29,7 +30,6 @@ export function fileBase(job: Job): string {
   return path.join(job.out, job.name.replace(/[\/\\]/g, '_'));
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function writeDumpReport(job: Job, r: DumpReport): void {
   const base = fileBase(job);
@@ -40,12 +40,8 @@ export function writeDumpReport(job: Job, r: DumpReport): void {
   };
   write(base + '.txt', reportText(r));
   write(base + '.json', toJson(r) + '\n');
-  if (job.html) {
-    const body = r.error
-      ? `<p class="err">${esc(r.error)}</p>`
-      : r.sections.map((s) => `<h2 id="${s.name}">${esc(s.command)}</h2><pre>${esc(s.text)}</pre>`).join('\n');
-    write(base + '.html', `<!doctype html><meta charset="utf-8"><title>${esc(r.dump)}</title><style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em;overflow:auto}.err{color:#b00}</style><h1>${esc(r.dump)}</h1><p>${esc(r.kernel ?? '')} — ${esc(r.panic ?? 'no panic message')}</p>${body}\n`);
-  }
+  // The page is made from the same JSON document (src/report/html/assets/app.js renders it).
+  if (job.html) write(base + '.html', htmlPage('dump', r.dump, JSON.parse(toJson(r))));
 }
 
 export function summaryTable(rows: Summary[]): string {
@@ -59,11 +55,5 @@ export function summaryTable(rows: Summary[]): string {
 export function writeIndex(out: string, rows: Summary[], html: boolean): void {
   fs.writeFileSync(path.join(out, 'summary.txt'), summaryTable(rows));
   fs.writeFileSync(path.join(out, 'summary.json'), toJson(rows) + '\n');
-  if (html) {
-    const tr = rows.map((s) => {
-      const f = s.dump.replace(/[\/\\]/g, '_');
-      return `<tr><td><a href="${esc(f)}.html">${esc(s.dump)}</a></td><td>${esc(s.kernel ?? '-')}</td><td${s.error ? ' class="err"' : ''}>${esc(s.error ? `unreadable: ${s.error}` : s.panic ?? '-')}</td><td>${s.seconds.toFixed(2)} s</td><td>${s.problems}</td></tr>`;
-    }).join('\n');
-    fs.writeFileSync(path.join(out, 'index.html'), `<!doctype html><meta charset="utf-8"><title>vaat report</title><style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ddd}.err{color:#b00}</style><h1>vaat report: ${rows.length} dumps</h1><table><tr><th>dump</th><th>kernel</th><th>panic</th><th>time</th><th>problems</th></tr>\n${tr}</table>\n`);
-  }
+  if (html) fs.writeFileSync(path.join(out, 'index.html'), htmlPage('index', `vaat report: ${rows.length} dumps`, { rows: rows.map((r) => ({ ...r, file: r.dump.replace(/[\/\\]/g, '_') })) }));
 }

@@ -32,6 +32,8 @@ export interface ClusterReport {
   signatures: number;
   edges: number;
   clusters: Cluster[];
+  /** The graph clustering cut: signature ids by position, and the exactly scored kNN edges between positions. */
+  graph: { ids: number[]; edges: Edge[]; assign: number[] };
 }
 
 export async function clusterStore(engine: Engine, opts: { threshold: number; k: number }): Promise<ClusterReport> {
@@ -145,5 +147,5 @@ export async function clusterStore(engine: Engine, opts: { threshold: number; k:
     cl.nearest = { cluster: nb.cluster, similarity: Math.round(nb.similarity * 1000) / 1000, separatedBy };
   }
   clusters.sort((a, b) => b.size - a.size || a.id - b.id);
-  return { threshold: opts.threshold, k: opts.k, signatures: sigs.length, edges: edges.length, clusters };
+  return { threshold: opts.threshold, k: opts.k, signatures: sigs.length, edges: edges.length, clusters, graph: { ids: sigs.map((s) => s.id), edges, assign } };
 }
