@@ -12,6 +12,7 @@ import { materialize } from '../util/zst.js';
 import type { LockKind } from '../helpers/locks.js';
 import { addSimilarityCommands } from './similarity.js';
 import { addTrainCommand } from './train.js';
+import { addFleetCommands } from './fleet.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -39,7 +40,7 @@ export function fail(what: string, e: unknown, prog?: Program): never {
   // An error about VMCOREINFO's content says where that text is in the dump.
   if (prog && err?.message && /VMCOREINFO (lacks|printk|SYMBOL|has no)/.test(err.message) && !/file offset|found in memory/.test(err.message)) err.message += ` (${prog.vmcoreinfoWhere})`;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
-  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError'];
+  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError', 'LocalServiceError'];
   const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -334,6 +335,7 @@ export function buildCli(): Command {
 
   addSimilarityCommands(program, { g, fail, progress: progressLine });
   addTrainCommand(program, { g, fail, progress: progressLine });
+  addFleetCommands(program, { g, fail });
 
   const lab = program.command('lab').description('the lab: labelled real vmcores from real Debian kernels under QEMU');
   lab

@@ -23,10 +23,10 @@ export function storeDir(o: Record<string, unknown>): string {
 }
 
 async function openEngine(o: Record<string, unknown>): Promise<Engine> {
-  const { openSqliteStore } = await import('../similarity/sqlite.js');
+  const { openAnyStore } = await import('../similarity/open.js');
   const { Engine } = await import('../similarity/engine.js');
   const notice = (l: string) => console.error(`vaat: ${l}`);
-  const store = openSqliteStore(storeDir(o), { notice });
+  const store = await openAnyStore(storeDir(o), { notice });
   try {
     return await Engine.open(store, { notice, reranker: await configuredModel(store, o, notice) });
   } catch (e) {
@@ -55,8 +55,8 @@ async function configuredModel(store: Store, o: Record<string, unknown>, notice:
 }
 
 async function openStore(o: Record<string, unknown>): Promise<Store> {
-  const { openSqliteStore } = await import('../similarity/sqlite.js');
-  return openSqliteStore(storeDir(o), { notice: (l) => console.error(`vaat: ${l}`) });
+  const { openAnyStore } = await import('../similarity/open.js');
+  return openAnyStore(storeDir(o), { notice: (l) => console.error(`vaat: ${l}`) });
 }
 
 /** Inputs of ingest: dumps found in directories (every file with --logs), files as given (a file that is not a dump is a console log). */
@@ -122,7 +122,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
   function fail(what: string, e: unknown): never {
     return ctx.fail(what, e);
   }
-  const storeOpt = (c: Command) => c.option('--store <dir>', 'the store directory (default $VAAT_STORE, else ./vaat-store)');
+  const storeOpt = (c: Command) => c.option('--store <dir|url>', 'the store: a directory (SQLite) or a postgres:// URL (default $VAAT_STORE, else ./vaat-store)');
 
   storeOpt(
     program

@@ -167,9 +167,31 @@ export class Engine {
     else if (meta.rulesVersion !== rv) stale = `the store's signatures were made by rules ${meta.rulesVersion}, this vaat has ${rv}`;
     if (stale) opts.notice?.(`${stale}: run vaat reindex`);
     const indexDim = meta.dimension ?? dim;
-    const index = await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice });
-    const fc = await store.frameCounts();
+    // Index and frame counts read under the write lock: both describe the same signatures.
+    const { index, fc } = await store.exclusive(async () => ({
+      index: await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
+      fc: await store.frameCounts(),
+    }));
     return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, opts.reranker ?? null, stale);
+  }
+
+  /**
+   * Take in what other writers (processes, machines) stored since: their vectors
+   * into the index, their frames into the rarity counts, so that every node
+   * scores as one store would. The ids taken in.
+   */
+  async sync(): Promise<number[]> {
+    const ids = await this.index.catchUp(this.store);
+    if (ids.length) {
+      const vs = await this.store.views(ids);
+      for (const id of ids) {
+        const v = vs.get(id);
+        if (!v) continue;
+        this.frames.add(rarityFrames(v));
+        this.viewCache.put(id, v);
+      }
+    }
+    return ids;
   }
 
   async thresholds(): Promise<ThresholdSet> {
@@ -255,7 +277,7 @@ export class Engine {
     const vector = vectorize(sig);
     const t = await this.thresholds();
     const res = await this.store.exclusive(async () => {
-      await this.index.catchUp(this.store);
+      await this.sync();
       const again = await this.store.findByHash(sig.source.hash);
       if (again) return this.sameDump(name, again);
       const ranked = await this.rank(view, vector);
@@ -332,7 +354,7 @@ export class Engine {
   async save(): Promise<void> {
     const meta = await this.store.meta();
     await this.store.exclusive(async () => {
-      await this.index.catchUp(this.store);
+      await this.sync();
       this.index.save(this.store.location, meta.vectorVersion ?? vectorVersion());
     });
   }

@@ -109,16 +109,16 @@ export class VectorIndex {
     return out;
   }
 
-  /** Add every signature the store holds beyond what this index has. */
-  async catchUp(store: Store): Promise<number> {
-    let added = 0;
+  /** Add every signature the store holds beyond what this index has; the ids added. */
+  async catchUp(store: Store): Promise<number[]> {
+    const added: number[] = [];
     for (;;) {
       const rows = await store.vectorsAfter(this.seq, 5000);
       if (!rows.length) return added;
       for (const r of rows) {
         if (r.vector.length !== this.dimension) throw new Error(`signature ${r.id}: vector of ${r.vector.length} dimensions in a ${this.dimension}-dimension index`);
         this.add(r.id, r.vector, r.seq);
-        added++;
+        added.push(r.id);
       }
     }
   }

@@ -1,0 +1,135 @@
+// The fleet commands: `vaat worker` (BullMQ ingest workers), `vaat serve`
+// (the HTTP service) and `vaat fleet up` (Redis, PostgreSQL, one service and
+// N workers on loopback in a temporary directory, for trying it).
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Command } from 'commander';
+
+interface Ctx {
+  g: (cmd: Command) => Record<string, unknown>;
+  fail: (what: string, e: unknown) => never;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function readToken(o: Record<string, unknown>): string {
+  if (o.tokenFile) return fs.readFileSync(String(o.tokenFile), 'utf8').trim();
+  if (process.env.VAAT_TOKEN) return process.env.VAAT_TOKEN;
+  throw new Error('give --token-file FILE (or VAAT_TOKEN): writes need a bearer token');
+}
+
+export function addFleetCommands(program: Command, ctx: Ctx): void {
+  program
+    .command('worker')
+    .description('BullMQ ingest workers: take jobs from Redis, extract, store and decide in PostgreSQL; SIGTERM finishes the current jobs')
+    .requiredOption('--redis <url>', 'redis://host:port')
+    .requiredOption('--pg <url>', 'postgres://user@host:port/db')
+    .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable)', collect, [])
+    .option('--concurrency <n>', 'jobs at once', '2')
+    .option('--lock-ms <ms>', 'job lock: a dead worker\'s job is retried after it', '30000')
+    .action(async (_o, cmd: Command) => {
+      const o = ctx.g(cmd);
+      const { startWorker } = await import('../fleet/worker.js');
+      try {
+        const w = await startWorker({ redis: String(o.redis), pg: String(o.pg), roots: o.root as string[], concurrency: Number(o.concurrency), lockMs: Number(o.lockMs), notice: (l) => console.error(`vaat worker: ${l}`) });
+        console.error(`vaat worker: ${process.pid} taking jobs (concurrency ${o.concurrency})`);
+        let stopping = false;
+        const stop = async () => {
+          if (stopping) return;
+          stopping = true;
+          console.error('vaat worker: finishing the current jobs');
+          await w.close();
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop());
+        process.on('SIGINT', () => void stop());
+      } catch (e) {
+        ctx.fail('worker', e);
+      }
+    });
+
+  program
+    .command('serve')
+    .description('the dedupe service over HTTP: /v1/ingest, /v1/jobs/:id, /v1/match, /v1/issues, /v1/report, /metrics, /healthz')
+    .requiredOption('--redis <url>', 'redis://host:port')
+    .requiredOption('--pg <url>', 'postgres://user@host:port/db')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--token-file <file>', 'the bearer token writes need (else $VAAT_TOKEN)')
+    .option('--protect-reads', 'reads need the token too')
+    .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable)', collect, [])
+    .action(async (_o, cmd: Command) => {
+      const o = ctx.g(cmd);
+      const { startService } = await import('../fleet/service.js');
+      try {
+        const s = await startService({ pg: String(o.pg), redis: String(o.redis), port: Number(o.port), host: String(o.host), token: readToken(o), protectReads: !!o.protectReads, roots: o.root as string[], notice: (l) => console.error(`vaat serve: ${l}`) });
+        console.error(`vaat serve: listening on ${s.url}`);
+        const stop = async () => {
+          await s.close();
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop());
+        process.on('SIGINT', () => void stop());
+      } catch (e) {
+        ctx.fail('serve', e);
+      }
+    });
+
+  const fleet = program.command('fleet').description('a local fleet for trying the service');
+  fleet
+    .command('up')
+    .description('start Redis and PostgreSQL (Debian\'s redis-server and postgresql-15, installed when missing) on loopback in a temporary directory, one service and N workers; Ctrl-C stops everything')
+    .option('--dir <dir>', 'where the databases live (default: a new temporary directory)')
+    .option('--workers <n>', 'workers', '2')
+    .option('--port <n>', 'service port', '8080')
+    .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable; default: the current directory)', collect, [])
+    .action(async (_o, cmd: Command) => {
+      const o = ctx.g(cmd);
+      const { ensurePackages, startRedis, startPostgres } = await import('../fleet/local.js');
+      const dir = o.dir ? String(o.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-fleet-'));
+      const children: ChildProcess[] = [];
+      try {
+        ensurePackages();
+        const redis = await startRedis(path.join(dir, 'redis'));
+        const pgs = await startPostgres(path.join(dir, 'postgres'));
+        const tokenFile = path.join(dir, 'token');
+        if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+        const roots = (o.root as string[]).length ? (o.root as string[]) : [process.cwd()];
+        const rootArgs = roots.flatMap((r) => ['--root', path.resolve(r)]);
+        const vaat = process.argv[1]!;
+        const run = (args: string[]) => {
+          const c = spawn(process.execPath, [vaat, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+          children.push(c);
+          return c;
+        };
+        run(['serve', '--pg', pgs.url, '--redis', redis.url, '--port', String(o.port), '--token-file', tokenFile, ...rootArgs]);
+        for (let i = 0; i < Number(o.workers); i++) run(['worker', '--pg', pgs.url, '--redis', redis.url, ...rootArgs]);
+        process.stdout.write([
+          `fleet in ${dir}`,
+          `  redis      ${redis.url} (append-only file in ${redis.dir})`,
+          `  postgres   ${pgs.url}`,
+          `  service    http://127.0.0.1:${o.port} (token in ${tokenFile})`,
+          `  workers    ${o.workers}; dump roots ${roots.join(', ')}`,
+          `try: curl -s -H "Authorization: Bearer $(cat ${tokenFile})" -H 'content-type: application/json' -d '{"path":"${path.resolve(roots[0]!)}/…/vmcore"}' http://127.0.0.1:${o.port}/v1/ingest`,
+          'Ctrl-C stops everything.',
+          '',
+        ].join('\n'));
+        const stop = async () => {
+          for (const c of children) c.kill('SIGTERM');
+          await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+          await redis.stop();
+          await pgs.stop();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
+      } catch (e) {
+        for (const c of children) c.kill('SIGTERM');
+        ctx.fail('fleet up', e);
+      }
+    });
+}

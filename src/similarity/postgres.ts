@@ -1,0 +1,527 @@
+// The shared store: PostgreSQL (`pg`), behind the same Store interface as
+// the embedded SQLite store, for a fleet of workers and query nodes.
+//
+// - The write lock is a transaction holding a PostgreSQL advisory lock:
+//   `exclusive(f)` runs f on one connection inside BEGIN … COMMIT after
+//   pg_advisory_xact_lock, and every store call f makes goes to that
+//   connection (AsyncLocalStorage), so a decision (signature, membership,
+//   decision record) commits together or not at all — a worker killed in the
+//   middle leaves nothing behind.
+// - Uniqueness by dump hash is the database's (UNIQUE), so a job run twice
+//   stores once.
+// - Signature ids come from a sequence and are only taken under the write
+//   lock, so they grow in commit order: a node catches up by reading ids
+//   above the last it saw. Each commit NOTIFYs `vaat_signatures` with the new
+//   id; query nodes LISTEN and catch up at once (and every few seconds
+//   regardless, in case a notification was missed while reconnecting).
+// - The HNSW index lives in each node's memory, built from the database at
+//   start; `location` is the node's local directory for the index file
+//   (a cache: rebuilt when missing or stale).
+// - Schema changes are numbered migrations in `vaat_schema`, applied under an
+//   advisory lock so that nodes starting together migrate once.
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import type { Signature } from '../../features/signature.js';
+import type { SignatureView } from './view.js';
+import {
+  StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
+} from './store.js';
+
+// int8 (bigint) columns as numbers: ids and counts stay far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+const WRITE_LOCK = 0x7661_6174; // "vaat"
+const MIGRATE_LOCK = 0x7661_6175;
+
+interface PgMigration {
+  version: number;
+  what: string;
+  sql: string;
+}
+
+/** Every schema change, in order. Never edit one that has shipped: add the next. */
+export const PG_MIGRATIONS: PgMigration[] = [
+  {
+    version: 1,
+    what: 'signatures (with views), known issues, memberships (pending), decisions, frame counts, config — the SQLite schema 3 in PostgreSQL',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE signatures (
+        id BIGSERIAL PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        hash_kind TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('vmcore', 'console')),
+        path TEXT,
+        name TEXT NOT NULL,
+        bytes BIGINT NOT NULL,
+        release TEXT,
+        title TEXT,
+        crash_kind TEXT,
+        document TEXT NOT NULL,
+        view TEXT NOT NULL,
+        log_text BYTEA,
+        vector BYTEA NOT NULL,
+        vector_version INTEGER NOT NULL,
+        rules_version TEXT NOT NULL,
+        ingested_at TEXT NOT NULL
+      );
+      CREATE TABLE issues (
+        id BIGSERIAL PRIMARY KEY,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        notes TEXT NOT NULL DEFAULT '',
+        merged_into BIGINT REFERENCES issues(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE issue_links (issue_id BIGINT NOT NULL REFERENCES issues(id), kind TEXT NOT NULL, url TEXT NOT NULL, added BIGSERIAL, PRIMARY KEY (issue_id, url));
+      CREATE TABLE memberships (
+        signature_id BIGINT PRIMARY KEY REFERENCES signatures(id),
+        issue_id BIGINT NOT NULL REFERENCES issues(id),
+        decided_by TEXT NOT NULL CHECK (decided_by IN ('auto', 'human')),
+        score DOUBLE PRECISION,
+        decided_at TEXT NOT NULL,
+        pending BOOLEAN NOT NULL DEFAULT false
+      );
+      CREATE INDEX memberships_issue ON memberships(issue_id);
+      CREATE TABLE decisions (
+        id BIGSERIAL PRIMARY KEY,
+        signature_id BIGINT,
+        input TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        issue_id BIGINT,
+        score DOUBLE PRECISION,
+        at TEXT NOT NULL
+      );
+      CREATE TABLE frame_df (frame TEXT PRIMARY KEY, df BIGINT NOT NULL);
+    `,
+  },
+];
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
+
+const now = () => new Date().toISOString();
+const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
+
+interface SigRow {
+  id: number;
+  hash: string;
+  kind: 'vmcore' | 'console';
+  path: string | null;
+  name: string;
+  bytes: number;
+  release: string | null;
+  title: string | null;
+  crash_kind: string | null;
+  ingested_at: string;
+  vector_version: number;
+  rules_version: string;
+}
+
+function toStored(r: SigRow): StoredSignature {
+  return {
+    id: r.id, seq: r.id, hash: r.hash, kind: r.kind, path: r.path, name: r.name, bytes: r.bytes, release: r.release,
+    title: r.title, crashKind: r.crash_kind, ingestedAt: r.ingested_at, vectorVersion: r.vector_version, rulesVersion: r.rules_version,
+  };
+}
+
+interface MemberRow {
+  signature_id: number;
+  issue_id: number;
+  decided_by: 'auto' | 'human';
+  score: number | null;
+  decided_at: string;
+  pending: boolean;
+}
+
+const toMembership = (r: MemberRow): Membership => ({ signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, pending: r.pending });
+
+const vectorBytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+function bytesVector(b: Buffer): Float32Array {
+  const out = new Float32Array(b.byteLength / 4);
+  Buffer.from(out.buffer).set(b);
+  return out;
+}
+
+/** An error that means the database cannot be reached right now (restarting, down, refusing connections). */
+export function isUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  const code = err?.code ?? '';
+  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08') ||
+    /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(err?.message ?? '');
+}
+
+export interface PgOptions {
+  /** Local directory for this node's index file; default a directory in the temp dir named by the database URL. */
+  indexDir?: string;
+  notice?: (line: string) => void;
+  /** Pool size (default 10). */
+  max?: number;
+}
+
+type Q = pg.Pool | pg.PoolClient;
+
+export class PgStore implements Store {
+  private readonly tx = new AsyncLocalStorage<pg.PoolClient>();
+  private listener: pg.Client | null = null;
+
+  private constructor(readonly location: string, readonly pool: pg.Pool, private readonly url: string) {}
+
+  static async open(url: string, opts: PgOptions = {}): Promise<PgStore> {
+    const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+    // A connection dropped while idle (the server restarted) is an event on the pool, not a crash.
+    pool.on('error', () => {});
+    const dir = opts.indexDir ?? path.join(os.tmpdir(), `vaat-pg-index-${crypto.createHash('sha256').update(url.replace(/:[^:@/]*@/, '@')).digest('hex').slice(0, 12)}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const store = new PgStore(dir, pool, url);
+    try {
+      await store.migrate(opts.notice);
+    } catch (e) {
+      await pool.end().catch(() => {});
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`PostgreSQL ${redact(url)}: ${(e as Error).message}`);
+    }
+    return store;
+  }
+
+  private async migrate(notice?: (l: string) => void): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS vaat_schema (version INTEGER NOT NULL)');
+      const r = await c.query<{ version: number }>('SELECT version FROM vaat_schema');
+      const v = r.rows[0]?.version ?? 0;
+      if (v > PG_SCHEMA_VERSION) throw new StoreError(`PostgreSQL ${redact(this.url)}: written by a newer vaat (store schema ${v}; this vaat knows up to ${PG_SCHEMA_VERSION}): upgrade vaat to use it`);
+      if (v === 0) {
+        const t = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('signatures', 'issues')");
+        if (t.rows[0]!.n > 0) throw new StoreError(`PostgreSQL ${redact(this.url)}: not a vaat store (tables named signatures/issues exist without a vaat schema version)`);
+      }
+      for (const m of PG_MIGRATIONS) if (m.version > v) await c.query(m.sql);
+      if (v < PG_SCHEMA_VERSION) {
+        await c.query('DELETE FROM vaat_schema');
+        await c.query('INSERT INTO vaat_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
+        if (v === 0) await c.query("INSERT INTO meta (key, value) VALUES ('created_at', $1)", [now()]);
+      }
+      await c.query('COMMIT');
+      if (v > 0 && v < PG_SCHEMA_VERSION) notice?.(`PostgreSQL store schema migrated from ${v} to ${PG_SCHEMA_VERSION}`);
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** The connection of the current write transaction, else the pool. */
+  private get q(): Q {
+    return this.tx.getStore() ?? this.pool;
+  }
+
+  private async one<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.q.query<T>(sql, params)).rows[0];
+  }
+
+  private async all<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.q.query<T>(sql, params)).rows;
+  }
+
+  async meta(): Promise<StoreMeta> {
+    const rows = await this.all<{ key: string; value: string }>('SELECT key, value FROM meta');
+    const m = new Map(rows.map((r) => [r.key, r.value]));
+    const v = await this.one<{ version: number }>('SELECT version FROM vaat_schema');
+    return {
+      schemaVersion: v?.version ?? 0,
+      vectorVersion: m.has('vector_version') ? Number(m.get('vector_version')) : null,
+      rulesVersion: m.get('rules_version') ?? null,
+      dimension: m.has('dimension') ? Number(m.get('dimension')) : null,
+      createdAt: m.get('created_at') ?? null,
+    };
+  }
+
+  private async setMeta(key: string, value: string): Promise<void> {
+    await this.q.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async setVersions(v: { vectorVersion: number; rulesVersion: string; dimension: number }): Promise<void> {
+    await this.setMeta('vector_version', String(v.vectorVersion));
+    await this.setMeta('rules_version', v.rulesVersion);
+    await this.setMeta('dimension', String(v.dimension));
+  }
+
+  async config<T>(key: string): Promise<T | null> {
+    const r = await this.one<{ value: string }>('SELECT value FROM config WHERE key = $1', [key]);
+    return r ? (JSON.parse(r.value) as T) : null;
+  }
+
+  async setConfig(key: string, value: unknown): Promise<void> {
+    await this.q.query('INSERT INTO config (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
+  }
+
+  async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    if (this.tx.getStore()) return f();
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const r = await this.tx.run(c, f);
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async findByHash(hash: string): Promise<StoredSignature | null> {
+    const r = await this.one<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE hash = $1`, [hash]);
+    return r ? toStored(r) : null;
+  }
+
+  async findByHashPrefix(prefix: string, limit: number): Promise<StoredSignature[]> {
+    if (!/^[0-9a-f]+$/.test(prefix)) return [];
+    return (await this.all<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE hash >= $1 AND hash < $2 ORDER BY id LIMIT $3`, [prefix, prefix + 'g', limit])).map(toStored);
+  }
+
+  async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
+    // Ids are taken under the write lock only: they grow in commit order (catch-up reads id > seq).
+    return this.exclusive(async () => {
+      const r = await this.one<{ id: number }>(
+        `INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id`,
+        [s.hash, s.hashKind, s.kind, s.path, s.name, s.bytes, s.release, s.title, s.crashKind, JSON.stringify(s.document), JSON.stringify(s.view),
+          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now()],
+      );
+      if (!r) {
+        const old = (await this.one<{ id: number }>('SELECT id FROM signatures WHERE hash = $1', [s.hash]))!;
+        return { id: old.id, seq: old.id, inserted: false };
+      }
+      const frames = [...new Set(s.frames)];
+      if (frames.length) {
+        await this.q.query('INSERT INTO frame_df (frame, df) SELECT f, 1 FROM unnest($1::text[]) AS f ON CONFLICT (frame) DO UPDATE SET df = frame_df.df + 1', [frames]);
+        await this.q.query("INSERT INTO meta (key, value) VALUES ('frame_docs', '1') ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text");
+      }
+      // Delivered when the transaction commits: query nodes catch up at once.
+      await this.q.query("SELECT pg_notify('vaat_signatures', $1)", [String(r.id)]);
+      return { id: r.id, seq: r.id, inserted: true };
+    });
+  }
+
+  async signature(id: number): Promise<StoredSignature | null> {
+    const r = await this.one<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE id = $1`, [id]);
+    return r ? toStored(r) : null;
+  }
+
+  async document(id: number): Promise<Signature | null> {
+    const r = await this.one<{ document: string }>('SELECT document FROM signatures WHERE id = $1', [id]);
+    return r ? (JSON.parse(r.document) as Signature) : null;
+  }
+
+  async logText(id: number): Promise<string | null> {
+    const r = await this.one<{ log_text: Buffer | null }>('SELECT log_text FROM signatures WHERE id = $1', [id]);
+    return r?.log_text ? zlib.inflateRawSync(r.log_text).toString('latin1') : null;
+  }
+
+  async views(ids: number[]): Promise<Map<number, SignatureView>> {
+    const out = new Map<number, SignatureView>();
+    if (!ids.length) return out;
+    for (const r of await this.all<{ id: number; view: string }>('SELECT id, view FROM signatures WHERE id = ANY($1::bigint[])', [ids])) out.set(r.id, JSON.parse(r.view) as SignatureView);
+    return out;
+  }
+
+  async vectorsAfter(after: number, limit: number): Promise<Array<{ id: number; seq: number; vector: Float32Array }>> {
+    const rows = await this.all<{ id: number; vector: Buffer }>('SELECT id, vector FROM signatures WHERE id > $1 ORDER BY id LIMIT $2', [after, limit]);
+    return rows.map((r) => ({ id: r.id, seq: r.id, vector: bytesVector(r.vector) }));
+  }
+
+  async maxSeq(): Promise<number> {
+    return (await this.one<{ m: number }>('SELECT coalesce(max(id), 0)::bigint AS m FROM signatures'))!.m;
+  }
+
+  async count(): Promise<number> {
+    return (await this.one<{ n: number }>('SELECT count(*)::bigint AS n FROM signatures'))!.n;
+  }
+
+  async signaturesPage(afterId: number, limit: number): Promise<StoredSignature[]> {
+    return (await this.all<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit])).map(toStored);
+  }
+
+  async updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void> {
+    await this.q.query('UPDATE signatures SET document = $1, view = $2, vector = $3, vector_version = $4, rules_version = $5, title = $6, crash_kind = $7 WHERE id = $8',
+      [JSON.stringify(d.document), JSON.stringify(d.view), vectorBytes(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id]);
+  }
+
+  async frameCounts(): Promise<FrameCounts> {
+    const df = new Map<string, number>();
+    for (const r of await this.all<{ frame: string; df: number }>('SELECT frame, df FROM frame_df')) df.set(r.frame, r.df);
+    const docs = Number((await this.one<{ value: string }>("SELECT value FROM meta WHERE key = 'frame_docs'"))?.value ?? 0);
+    return { docs, df };
+  }
+
+  async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
+    const counts = new Map<string, number>();
+    let docs = 0;
+    for await (const fs_ of frames) {
+      if (fs_.length) docs++;
+      for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
+    }
+    await this.exclusive(async () => {
+      await this.q.query('DELETE FROM frame_df');
+      const keys = [...counts.keys()];
+      for (let i = 0; i < keys.length; i += 5000) {
+        const part = keys.slice(i, i + 5000);
+        await this.q.query('INSERT INTO frame_df (frame, df) SELECT * FROM unnest($1::text[], $2::bigint[])', [part, part.map((k) => counts.get(k)!)]);
+      }
+      await this.setMeta('frame_docs', String(docs));
+    });
+  }
+
+  async createIssue(title: string): Promise<Issue> {
+    const t = now();
+    const r = (await this.one<{ id: number }>('INSERT INTO issues (title, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id', [title, t]))!;
+    return (await this.issue(r.id))!;
+  }
+
+  private async links(id: number): Promise<Array<{ kind: string; url: string }>> {
+    return this.all<{ kind: string; url: string }>('SELECT kind, url FROM issue_links WHERE issue_id = $1 ORDER BY added', [id]);
+  }
+
+  async issue(id: number): Promise<Issue | null> {
+    const r = await this.one<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string }>('SELECT * FROM issues WHERE id = $1', [id]);
+    if (!r) return null;
+    return { id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at, links: await this.links(id) };
+  }
+
+  async issues(opts: { status?: IssueStatus[] } = {}): Promise<IssueSummary[]> {
+    const rows = await this.all<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string; size: number; first_seen: string | null; last_seen: string | null; kernels: string | null; human: number; pending: number }>(`
+      SELECT i.*, count(m.signature_id)::bigint AS size, min(s.ingested_at) AS first_seen, max(s.ingested_at) AS last_seen,
+             string_agg(DISTINCT s.release, ',') AS kernels, (count(*) FILTER (WHERE m.decided_by = 'human'))::bigint AS human,
+             (count(*) FILTER (WHERE m.pending))::bigint AS pending
+      FROM issues i LEFT JOIN memberships m ON m.issue_id = i.id LEFT JOIN signatures s ON s.id = m.signature_id
+      ${opts.status ? 'WHERE i.status = ANY($1::text[])' : ''}
+      GROUP BY i.id ORDER BY i.id`, opts.status ? [opts.status] : []);
+    const links = new Map<number, Array<{ kind: string; url: string }>>();
+    for (const l of await this.all<{ issue_id: number; kind: string; url: string }>('SELECT issue_id, kind, url FROM issue_links ORDER BY added')) {
+      if (!links.has(l.issue_id)) links.set(l.issue_id, []);
+      links.get(l.issue_id)!.push({ kind: l.kind, url: l.url });
+    }
+    return rows.map((r) => ({
+      id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at,
+      links: links.get(r.id) ?? [], size: r.size, firstSeen: r.first_seen, lastSeen: r.last_seen,
+      kernels: r.kernels ? r.kernels.split(',').sort() : [], human: r.human, pending: r.pending,
+    }));
+  }
+
+  async updateIssue(id: number, patch: Partial<Pick<Issue, 'title' | 'status' | 'notes' | 'mergedInto'>>): Promise<void> {
+    const cols: Array<[string, unknown]> = [];
+    if (patch.title !== undefined) cols.push(['title', patch.title]);
+    if (patch.status !== undefined) cols.push(['status', patch.status]);
+    if (patch.notes !== undefined) cols.push(['notes', patch.notes]);
+    if (patch.mergedInto !== undefined) cols.push(['merged_into', patch.mergedInto]);
+    if (!cols.length) return;
+    await this.q.query(`UPDATE issues SET ${cols.map(([k], i) => `${k} = $${i + 1}`).join(', ')}, updated_at = $${cols.length + 1} WHERE id = $${cols.length + 2}`, [...cols.map(([, v]) => v), now(), id]);
+  }
+
+  async addLink(id: number, kind: string, url: string): Promise<void> {
+    await this.q.query('INSERT INTO issue_links (issue_id, kind, url) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, kind, url]);
+  }
+
+  async membership(signatureId: number): Promise<Membership | null> {
+    const r = await this.one<MemberRow>('SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id = $1', [signatureId]);
+    return r ? toMembership(r) : null;
+  }
+
+  async memberships(signatureIds: number[]): Promise<Map<number, Membership>> {
+    const out = new Map<number, Membership>();
+    if (!signatureIds.length) return out;
+    for (const r of await this.all<MemberRow>('SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id = ANY($1::bigint[])', [signatureIds])) out.set(r.signature_id, toMembership(r));
+    return out;
+  }
+
+  async members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>> {
+    const rows = await this.all<SigRow & MemberRow>(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+      FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = $1 ORDER BY s.id`, [issueId]);
+    return rows.map((r) => ({ ...toMembership(r), signature: toStored(r) }));
+  }
+
+  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false): Promise<void> {
+    await this.q.query(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending`,
+    [signatureId, issueId, decidedBy, score, now(), pending]);
+  }
+
+  async removeMembership(signatureId: number): Promise<void> {
+    await this.q.query('DELETE FROM memberships WHERE signature_id = $1', [signatureId]);
+  }
+
+  async recordDecision(d: DecisionRecord): Promise<void> {
+    await this.q.query('INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) VALUES ($1, $2, $3, $4, $5, $6)', [d.signatureId, d.input, d.decision, d.issueId, d.score, d.at]);
+  }
+
+  async decisions(opts: { decision?: DecisionKind; limit?: number } = {}): Promise<DecisionRecord[]> {
+    const rows = await this.all<{ signature_id: number | null; input: string; decision: DecisionKind; issue_id: number | null; score: number | null; at: string }>(
+      `SELECT signature_id, input, decision, issue_id, score, at FROM decisions ${opts.decision ? 'WHERE decision = $2' : ''} ORDER BY id DESC LIMIT $1`,
+      opts.decision ? [opts.limit ?? 1_000_000, opts.decision] : [opts.limit ?? 1_000_000]);
+    return rows.map((r) => ({ signatureId: r.signature_id, input: r.input, decision: r.decision, issueId: r.issue_id, score: r.score, at: r.at }));
+  }
+
+  /**
+   * Call `f` when other nodes commit signatures (LISTEN vaat_signatures), and
+   * every `everyMs` regardless. Reconnects after the server restarts.
+   */
+  async listen(f: () => void, everyMs = 2000): Promise<() => Promise<void>> {
+    let stopped = false;
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      c.on('notification', () => f());
+      c.on('error', () => {
+        this.listener = null;
+        c.end().catch(() => {});
+        if (!stopped) setTimeout(() => void connect().catch(() => {}), 1000);
+      });
+      try {
+        await c.connect();
+        await c.query('LISTEN vaat_signatures');
+        this.listener = c;
+        f();
+      } catch {
+        c.end().catch(() => {});
+        if (!stopped) setTimeout(() => void connect().catch(() => {}), 1000);
+      }
+    };
+    await connect();
+    const timer = setInterval(f, everyMs);
+    timer.unref();
+    return async () => {
+      stopped = true;
+      clearInterval(timer);
+      await this.listener?.end().catch(() => {});
+      this.listener = null;
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.end().catch(() => {});
+    await this.pool.end().catch(() => {});
+  }
+}
+
+/** A database URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}

@@ -1,0 +1,307 @@
+// The fleet on real servers: Debian's redis-server and PostgreSQL 15 (apt
+// installs them when missing), each in its own temporary directory on
+// loopback, stopped afterwards; the service in this process, the workers as
+// `vaat worker` processes (so they can be killed). No mocks.
+//
+// The shared dumps and 2,000 syzbot console reports go through the API to
+// two workers; every input is stored once, and replaying the inputs in the
+// order the fleet committed them into the embedded store gives the same
+// decisions and issues. Then the faults: a worker kill -9'ed mid-job, Redis
+// restarted mid-run, PostgreSQL restarted, a poison input, no token, paths
+// outside the roots.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Queue } from 'bullmq';
+import { VAAT } from '../helpers/cli.js';
+import { KERNEL_DIR, fixtures } from '../helpers/fixtures.js';
+import { syzbotReports } from '../helpers/syzbot.js';
+import { ensurePackages, startRedis, startPostgres, freePort, type Running } from '../../src/fleet/local.js';
+import { startService, type RunningService } from '../../src/fleet/service.js';
+import { DEAD_QUEUE, redisConnection } from '../../src/fleet/worker.js';
+import { PgStore } from '../../src/similarity/postgres.js';
+import { openSqliteStore } from '../../src/similarity/sqlite.js';
+import { Engine } from '../../src/similarity/engine.js';
+import { extract } from '../../src/report/extract.js';
+import { signatureFromConsole } from '../../features/signature.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-fleet-'));
+const TOKEN = 'test-token-0123456789abcdef';
+let redis: Running;
+let pgs: Running;
+let svc: RunningService;
+const workers: ChildProcess[] = [];
+let dbn = 0;
+
+function startWorker(pgUrl: string, extra: string[] = []): ChildProcess {
+  const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', pgUrl, '--root', KERNEL_DIR, '--concurrency', '2', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  (c as ChildProcess & { err: () => string }).err = () => err;
+  workers.push(c);
+  return c;
+}
+
+async function stopWorkers(): Promise<void> {
+  for (const c of workers.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill('SIGTERM');
+    await new Promise((r) => c.once('exit', r));
+  }
+}
+
+/** A fresh database per test (one server): CREATE DATABASE. */
+async function freshDb(): Promise<string> {
+  const name = `t${++dbn}`;
+  const c = await PgStore.open(pgs.url.replace(/\/postgres$/, '/postgres'));
+  await c.pool.query(`CREATE DATABASE ${name}`);
+  await c.close();
+  return pgs.url.replace(/\/postgres$/, `/${name}`);
+}
+
+async function api(method: string, url: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: any; text: string }> {
+  const r = await fetch(`${svc.url}${url}`, {
+    method, headers: { ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, json, text };
+}
+
+async function waitJobs(ids: string[], ms = 600_000): Promise<Map<string, any>> {
+  const until = Date.now() + ms;
+  const done = new Map<string, any>();
+  while (done.size < ids.length) {
+    if (Date.now() > until) throw new Error(`${ids.length - done.size} jobs not finished`);
+    for (const id of ids) {
+      if (done.has(id)) continue;
+      const r = await api('GET', `/v1/jobs/${id}`).catch(() => null);
+      if (r?.status === 200 && (r.json.state === 'completed' || r.json.state === 'failed')) done.set(id, r.json);
+    }
+    if (done.size < ids.length) await new Promise((r) => setTimeout(r, 200));
+  }
+  return done;
+}
+
+async function newService(pgUrl: string): Promise<void> {
+  await svc?.close();
+  svc = await startService({ pg: pgUrl, redis: redis.url, port: await freePort(), token: TOKEN, roots: [KERNEL_DIR] });
+}
+
+before(async () => {
+  ensurePackages();
+  redis = await startRedis(path.join(tmp, 'redis'));
+  pgs = await startPostgres(path.join(tmp, 'pg'));
+});
+
+after(async () => {
+  await stopWorkers();
+  await svc?.close().catch(() => {});
+  await redis?.stop();
+  await pgs?.stop();
+});
+
+test('the shared dumps and 2,000 syzbot reports through the API and two workers: stored once, the decisions the embedded store makes in the same order', async () => {
+  const db = await freshDb();
+  await newService(db);
+  startWorker(db);
+  startWorker(db);
+  const dumps = fixtures().map((f) => path.join(f.dir, f.meta.dump));
+  const logs = syzbotReports().slice(0, 2000).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  const ids: string[] = [];
+  const inputOf = new Map<string, string>();
+  for (const d of dumps) {
+    const r = await api('POST', '/v1/ingest', { path: d });
+    assert.equal(r.status, 202, r.text);
+    ids.push(r.json.job);
+    inputOf.set(r.json.job, d);
+  }
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    assert.equal(r.status, 202, r.text);
+    ids.push(r.json.job);
+  }
+  const jobs = await waitJobs(ids);
+  const failed = [...jobs.values()].filter((j) => j.state !== 'completed');
+  assert.deepEqual(failed, []);
+  await stopWorkers();
+
+  // Stored once: as many signatures as distinct inputs (hashes computed here, not by vaat).
+  const store = await PgStore.open(db);
+  const crypto = await import('node:crypto');
+  const distinctLogs = new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size;
+  assert.equal(await store.count(), dumps.length + distinctLogs);
+  const fleetDecisions = (await store.decisions()).reverse();
+  assert.equal(fleetDecisions.length, await store.count(), "one decision per stored input");
+
+  // The embedded store, fed the same inputs in the fleet's commit order.
+  const byName = new Map(logs.map((l) => [l.name, l.text]));
+  const sqlite = openSqliteStore(path.join(tmp, 'embedded'));
+  const engine = await Engine.open(sqlite);
+  const local: Array<{ input: string; decision: string; issue: number | null; score: number | null }> = [];
+  for (const d of fleetDecisions) {
+    let sig;
+    let logText: string | null;
+    if (byName.has(d.input)) {
+      logText = byName.get(d.input)!;
+      sig = signatureFromConsole(logText, d.input);
+    } else {
+      const r = await extract({ path: d.input, as: 'dump', program: {} });
+      assert.ok(r.ok);
+      sig = r.signature;
+      logText = r.logText;
+    }
+    await engine.ingest(sig, { path: byName.has(d.input) ? null : d.input, logText });
+  }
+  for (const d of (await sqlite.decisions()).reverse()) local.push({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score });
+  await engine.close();
+  const fleet = fleetDecisions.map((d) => ({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score }));
+  const differ = fleet.filter((f, i) => JSON.stringify(f) !== JSON.stringify(local[i]));
+  assert.deepEqual(differ.slice(0, 5), [], `${differ.length} decisions differ`);
+  const counts = fleet.reduce((a: Record<string, number>, d) => ((a[d.decision] = (a[d.decision] ?? 0) + 1), a), {});
+  console.log(`fleet decisions for ${fleet.length} inputs: ${JSON.stringify(counts)}`);
+  assert.ok((counts.duplicate ?? 0) > 50 && (counts.new ?? 0) > 1000);
+
+  // Match over HTTP answers from the same store: a stored report matches itself at 1.
+  const m = await api('POST', '/v1/match', logs[3]!.text);
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.matches[0].score, 1);
+  const issues = await api('GET', '/v1/issues');
+  assert.equal(issues.status, 200);
+  assert.ok(issues.json.length > 1000);
+  const metrics = await api('GET', '/metrics');
+  assert.match(metrics.text, /vaat_jobs_submitted_total\{kind="log"\} 2000/);
+  assert.match(metrics.text, /vaat_queue_jobs\{state="completed"\} \d+/);
+  await store.close();
+});
+
+test('a worker kill -9ed mid-job: the job is retried by another worker, stored once', async () => {
+  const db = await freshDb();
+  await newService(db);
+  const w = startWorker(db);
+  const dump = path.join(fixtures()[0]!.dir, fixtures()[0]!.meta.dump);
+  const r = await api('POST', '/v1/ingest', { path: dump });
+  assert.equal(r.status, 202);
+  // Wait until the worker holds the job, then kill it before it commits.
+  for (let i = 0; i < 400; i++) {
+    const j = await api('GET', `/v1/jobs/${r.json.job}`);
+    if (j.json.state === 'active') break;
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  w.kill('SIGKILL');
+  await new Promise((res) => w.once('exit', res));
+  const mid = await api('GET', `/v1/jobs/${r.json.job}`);
+  assert.notEqual(mid.json.state, 'completed', 'killed before it finished');
+  startWorker(db);
+  const done = (await waitJobs([r.json.job], 120_000)).get(r.json.job);
+  assert.equal(done.state, 'completed');
+  const store = await PgStore.open(db);
+  assert.equal(await store.count(), 1);
+  assert.equal((await store.decisions()).filter((d) => d.decision !== 'failed').length, 1);
+  await store.close();
+  await stopWorkers();
+});
+
+test('Redis restarted mid-run: workers reconnect, every acknowledged job completes', async () => {
+  const db = await freshDb();
+  await newService(db);
+  startWorker(db);
+  startWorker(db);
+  const logs = syzbotReports().slice(2000, 2300).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  const ids: string[] = [];
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    assert.equal(r.status, 202);
+    ids.push(r.json.job);
+  }
+  await new Promise((res) => setTimeout(res, 1500));
+  await redis.stop();
+  // While Redis is down the API says so.
+  const down = await api('POST', '/v1/ingest', logs[0]!);
+  assert.equal(down.status, 503, down.text);
+  await new Promise((res) => setTimeout(res, 1000));
+  await redis.start();
+  const jobs = await waitJobs(ids, 300_000);
+  assert.equal([...jobs.values()].filter((j) => j.state === 'completed').length, ids.length);
+  const store = await PgStore.open(db);
+  const crypto = await import('node:crypto');
+  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
+  await store.close();
+  await stopWorkers();
+});
+
+test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
+  const db = await freshDb();
+  await newService(db);
+  const report = syzbotReports()[5]!.report;
+  assert.equal((await api('POST', '/v1/match', report)).status, 200);
+  await pgs.stop();
+  const m = await api('POST', '/v1/match', report);
+  assert.equal(m.status, 503, m.text);
+  assert.equal((await api('GET', '/healthz')).status, 503);
+  await pgs.start();
+  let ok = 0;
+  for (let i = 0; i < 50 && ok !== 200; i++) {
+    ok = (await api('POST', '/v1/match', report)).status;
+    if (ok !== 200) await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(ok, 200);
+  assert.equal((await api('GET', '/healthz')).status, 200);
+});
+
+test('a poison input lands in the dead-letter queue with its error after the retries', async () => {
+  const db = await freshDb();
+  await newService(db);
+  startWorker(db);
+  const junk = Buffer.alloc(4096, 1).toString('latin1');
+  const r = await api('POST', '/v1/ingest', { name: 'poison.log', text: junk });
+  assert.equal(r.status, 202);
+  const j = (await waitJobs([r.json.job], 120_000)).get(r.json.job);
+  assert.equal(j.state, 'failed');
+  assert.equal(j.attempts, 3);
+  assert.match(j.error, /control bytes/);
+  const dead = new Queue(DEAD_QUEUE, { connection: redisConnection(redis.url) });
+  let d = null;
+  for (let i = 0; i < 50 && !d; i++) {
+    d = await dead.getJob(`dead-${r.json.job}`);
+    if (!d) await new Promise((res) => setTimeout(res, 100));
+  }
+  await dead.close();
+  assert.ok(d, 'in the dead-letter queue');
+  assert.match(d!.data.error, /control bytes/);
+  assert.equal(d!.data.attempts, 3);
+  await stopWorkers();
+});
+
+test('writes without the token are refused; dump paths outside the roots, through "..", or through a symlink escape are refused', async () => {
+  const db = await freshDb();
+  await newService(db);
+  const dump = path.join(fixtures()[0]!.dir, fixtures()[0]!.meta.dump);
+  assert.equal((await api('POST', '/v1/ingest', { path: dump }, null)).status, 401);
+  assert.equal((await api('POST', '/v1/ingest', { path: dump }, 'wrong-token-0123456789abcdef')).status, 401);
+  assert.equal((await api('POST', '/v1/issues/1/merge', { from: 2 }, null)).status, 401);
+  assert.equal((await api('POST', '/v1/ingest', { path: '/etc/passwd' })).status, 403);
+  assert.equal((await api('POST', '/v1/ingest', { path: `${KERNEL_DIR}/../../../../etc/passwd` })).status, 403);
+  assert.equal((await api('POST', '/v1/ingest', { path: 'relative/vmcore' })).status, 403);
+  // A symlink inside a root that points outside it.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-root-'));
+  fs.symlinkSync('/etc', path.join(root, 'escape'));
+  await svc.close();
+  svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [root] });
+  const esc = await api('POST', '/v1/ingest', { path: path.join(root, 'escape', 'passwd') });
+  assert.equal(esc.status, 403);
+  assert.match(esc.json.error, /outside the configured roots/);
+  // Oversized match bodies are refused; reads stay open without a token.
+  assert.equal((await api('POST', '/v1/match', 'x'.repeat(70 << 10), null)).status, 413);
+  assert.equal((await api('GET', '/v1/issues', undefined, null)).status, 200);
+});
