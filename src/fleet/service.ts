@@ -125,7 +125,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   queue.on('error', () => {});
   dead.on('error', () => {});
   const metrics = new Metrics();
-  const app = Fastify({ bodyLimit: LOG_LIMIT, logger: false });
+  const app = Fastify({ bodyLimit: LOG_LIMIT, logger: false, ajv: { customOptions: { allowUnionTypes: true } } });
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: LOG_LIMIT }, (_req, body, done) => done(null, body));
 
   const auth = (write: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {

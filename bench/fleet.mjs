@@ -1,0 +1,143 @@
+// The fleet end to end on real servers (Debian's redis-server and
+// PostgreSQL 15 on loopback, in a temporary directory):
+//   1. console-log ingest throughput, API → queue → workers → store →
+//      decision, with 1 and with 2 `vaat worker` processes (fresh database
+//      each, the same syzbot reports);
+//   2. POST /v1/match latency (p50/p99) under 50 concurrent clients against a
+//      store of N signatures (default 100,000: variants of real ones, stored
+//      through the engine directly, bench/variants.mjs).
+//
+//   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000]
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { ROOT, SHARED, VAAT, table, fmt } from './lib.mjs';
+import { realSignatures } from './variants.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const N = Number(opt('--n', 100000));
+const INGEST = Number(opt('--ingest', 2000));
+const CLIENTS = Number(opt('--clients', 50));
+const REQUESTS = Number(opt('--requests', 5000));
+const d = (p) => path.join(ROOT, 'dist', p);
+const { ensurePackages, startRedis, startPostgres, freePort } = await import(d('src/fleet/local.js'));
+const { startService } = await import(d('src/fleet/service.js'));
+const { PgStore } = await import(d('src/similarity/postgres.js'));
+const { Engine } = await import(d('src/similarity/engine.js'));
+const { loadSyzbotReports } = await import(d('datasets/syzbot.js'));
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-bench-fleet-'));
+const TOKEN = 'bench-token-0123456789abcdef';
+ensurePackages();
+let redis = await startRedis(path.join(tmp, 'redis'));
+const pgs = await startPostgres(path.join(tmp, 'pg'));
+let dbn = 0;
+async function freshDb() {
+  const s = await PgStore.open(pgs.url);
+  const name = `b${++dbn}`;
+  await s.pool.query(`CREATE DATABASE ${name}`);
+  await s.close();
+  return pgs.url.replace(/\/postgres$/, `/${name}`);
+}
+const reports = loadSyzbotReports(path.join(SHARED, 'corpora', 'syzbot-clusters-dev', 'reports.jsonl'));
+const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+async function post(base, url, body) {
+  const r = await fetch(base + url, { method: 'POST', headers: { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', authorization: `Bearer ${TOKEN}` }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+// 1. Ingest throughput with 1 and 2 workers: console logs, then (when the lab set is there) dumps.
+const LAB = process.env.VAAT_LAB ?? '/work/labset';
+const labDumps = fs.existsSync(path.join(LAB, 'manifest.json')) ? JSON.parse(fs.readFileSync(path.join(LAB, 'manifest.json'), 'utf8')).entries.map((e) => path.join(LAB, e.path)) : [];
+const ingest = [];
+const runs = [...[1, 2].map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length ? [1, 2].map((w) => ({ w, kind: 'lab dumps' })) : [])];
+for (const { w: nWorkers, kind } of runs) {
+  // A fresh queue (its own Redis) and a fresh database per run.
+  await redis.stop();
+  redis = await startRedis(path.join(tmp, `redis-${nWorkers}`));
+  const db = await freshDb();
+  const root = kind === 'lab dumps' ? LAB : tmp;
+  const svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [root] });
+  const base = svc.url;
+  const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2'], { stdio: 'ignore' }));
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = performance.now();
+  const ids = [];
+  let errors = 0;
+  const bodies = kind === 'lab dumps' ? labDumps.map((p) => ({ path: p })) : reports.slice(0, INGEST).map((rep) => ({ name: `${rep.id}.txt`, text: rep.report }));
+  for (const body of bodies) {
+    const r = await post(base, '/v1/ingest', body);
+    if (r.status === 202) ids.push(r.json.job);
+    else errors++;
+  }
+  // Done when the queue has nothing waiting or active and every job has finished.
+  for (;;) {
+    const m = await (await fetch(base + '/metrics')).text();
+    const get = (s) => Number(new RegExp(`vaat_queue_jobs\\{state="${s}"\\} (\\d+)`).exec(m)?.[1] ?? 0);
+    if (get('wait') + get('active') + get('delayed') === 0 && get('completed') + get('failed') >= ids.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  let failed = 0;
+  for (const id of ids) {
+    const j = await (await fetch(`${base}/v1/jobs/${id}`)).json();
+    if (j.state !== 'completed') failed++;
+  }
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+  await svc.close();
+  ingest.push({ kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, errors: errors + failed });
+  console.error(`bench: ${kind}, ${nWorkers} worker(s): ${ids.length} jobs in ${secs.toFixed(1)} s`);
+}
+
+// 2. Match latency against N signatures.
+const db = await freshDb();
+{
+  const store = await PgStore.open(db);
+  const engine = await Engine.open(store);
+  const { base, variant } = await realSignatures(tmp, process.env.VAAT_LAB ?? '/work/labset');
+  const t0 = performance.now();
+  for (let done = 0; done < N; ) {
+    const n = Math.min(500, N - done);
+    await store.exclusive(async () => {
+      for (let j = 0; j < n; j++) await engine.ingest(variant(base[(done + j) % base.length], done + j), { path: null, logText: null });
+    });
+    done += n;
+    if (done % 10000 === 0) console.error(`bench: ${done} signatures stored (${(done / ((performance.now() - t0) / 1000)).toFixed(0)}/s)`);
+  }
+  await engine.close();
+}
+const svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [tmp] });
+const texts = reports.slice(0, 500).map((r) => r.report);
+const lat = [];
+let errors = 0;
+let next = 0;
+const t1 = performance.now();
+await Promise.all(Array.from({ length: CLIENTS }, async () => {
+  while (next < REQUESTS) {
+    const i = next++;
+    const a = performance.now();
+    const r = await fetch(svc.url + '/v1/match', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: texts[i % texts.length] });
+    await r.arrayBuffer();
+    if (r.status !== 200) errors++;
+    lat.push(performance.now() - a);
+  }
+}));
+const wall = (performance.now() - t1) / 1000;
+await svc.close();
+await redis.stop();
+await pgs.stop();
+
+const res = {
+  ingest, match: { signatures: N, clients: CLIENTS, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors },
+  speedup: ingest[1].perSecond / ingest[0].perSecond, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, cores: os.availableParallelism(),
+};
+fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
+console.log(table(['inputs', 'workers', 'ingested', 'seconds', 'per second', 'errors'], ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.perSecond, 1), String(x.errors)])));
+console.log(`\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}\n`);
+console.log(table(['store signatures', 'clients', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [[String(N), String(CLIENTS), String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)]]));
