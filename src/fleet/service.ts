@@ -33,7 +33,9 @@ export interface ServiceOptions {
   notice?: (line: string) => void;
 }
 
-const MATCH_LIMIT = 64 << 10;
+// A match answers while the client waits, so its body is bounded tighter than a queued log;
+// but a pasted report with its context runs past 64 KiB (the largest syzbot dev report is 64 KiB + 1 byte).
+const MATCH_LIMIT = 1 << 20;
 const LOG_LIMIT = 4 << 20;
 
 class Unavailable extends Error {}

@@ -208,17 +208,22 @@ export class Engine {
     const view = viewOf(sig);
     const ranked = await this.rank(view, vectorize(sig), opts.exclude);
     const top = ranked.slice(0, opts.k ?? 5);
+    // Three lookups in all, overlapped: on a networked store each is a round trip.
+    const [t, issues, sigs] = await Promise.all([
+      this.thresholds(),
+      this.store.issuesById(top.map((r) => r.issue)),
+      this.store.signaturesById(top.map((r) => r.signatureId)),
+    ]);
     const matches: MatchEntry[] = [];
     for (const r of top) {
-      const issue = await this.store.issue(r.issue);
-      const stored = await this.store.signature(r.signatureId);
+      const issue = issues.get(r.issue);
+      const stored = sigs.get(r.signatureId);
       matches.push({
         issue: r.issue, title: issue?.title ?? '?', status: issue?.status ?? '?', score: Math.round(value(r) * 1000) / 1000, scorer: Math.round(r.score.total * 1000) / 1000,
         families: familyScores(r.score), reasons: r.score.reasons,
         signature: { id: r.signatureId, name: stored?.name ?? '?', kind: stored?.kind ?? '?', release: stored?.release ?? null },
       });
     }
-    const t = await this.thresholds();
     const { th, scale } = this.thresholdsOf(t, view, ranked[0] ?? null);
     const verdict = decide(ranked[0] ? value(ranked[0]) : null, th);
     return {

@@ -322,6 +322,12 @@ export class PgStore implements Store {
     return r ? toStored(r) : null;
   }
 
+  async signaturesById(ids: number[]): Promise<Map<number, StoredSignature>> {
+    if (!ids.length) return new Map();
+    const rows = await this.all<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE id = ANY($1::bigint[])`, [[...new Set(ids)]]);
+    return new Map(rows.map((r) => [Number(r.id), toStored(r)]));
+  }
+
   async document(id: number): Promise<Signature | null> {
     const r = await this.one<{ document: string }>('SELECT document FROM signatures WHERE id = $1', [id]);
     return r ? (JSON.parse(r.document) as Signature) : null;
@@ -400,6 +406,14 @@ export class PgStore implements Store {
     const r = await this.one<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string }>('SELECT * FROM issues WHERE id = $1', [id]);
     if (!r) return null;
     return { id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at, links: await this.links(id) };
+  }
+
+  async issuesById(ids: number[]): Promise<Map<number, Issue>> {
+    if (!ids.length) return new Map();
+    const rows = await this.all<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string; links: Array<{ kind: string; url: string }> | null }>(`
+      SELECT i.*, (SELECT json_agg(json_build_object('kind', l.kind, 'url', l.url) ORDER BY l.added) FROM issue_links l WHERE l.issue_id = i.id) AS links
+      FROM issues i WHERE i.id = ANY($1::bigint[])`, [[...new Set(ids)]]);
+    return new Map(rows.map((r) => [Number(r.id), { id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at, links: r.links ?? [] }]));
   }
 
   async issues(opts: { status?: IssueStatus[] } = {}): Promise<IssueSummary[]> {

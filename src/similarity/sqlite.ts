@@ -346,6 +346,15 @@ export class SqliteStore implements Store {
     return r ? toStored(r) : null;
   }
 
+  async signaturesById(ids: number[]): Promise<Map<number, StoredSignature>> {
+    const out = new Map<number, StoredSignature>();
+    for (const id of new Set(ids)) {
+      const r = await this.signature(id);
+      if (r) out.set(id, r);
+    }
+    return out;
+  }
+
   async document(id: number): Promise<Signature | null> {
     const r = this.stmts.doc!.get(id) as { document: string } | undefined;
     return r ? (JSON.parse(r.document) as Signature) : null;
@@ -419,6 +428,15 @@ export class SqliteStore implements Store {
       id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at,
       links: this.stmts.links!.all(id) as Array<{ kind: string; url: string }>,
     };
+  }
+
+  async issuesById(ids: number[]): Promise<Map<number, Issue>> {
+    const out = new Map<number, Issue>();
+    for (const id of new Set(ids)) {
+      const r = await this.issue(id);
+      if (r) out.set(id, r);
+    }
+    return out;
   }
 
   async issues(opts: { status?: IssueStatus[] } = {}): Promise<IssueSummary[]> {

@@ -137,6 +137,8 @@ export interface Store {
   /** Insert; a signature whose hash is stored already is not inserted again (`inserted` false, the stored id). */
   insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }>;
   signature(id: number): Promise<StoredSignature | null>;
+  /** Several at once (one round trip on a networked store); absent ids are absent from the map. */
+  signaturesById(ids: number[]): Promise<Map<number, StoredSignature>>;
   document(id: number): Promise<Signature | null>;
   logText(id: number): Promise<string | null>;
   views(ids: number[]): Promise<Map<number, SignatureView>>;
@@ -154,6 +156,8 @@ export interface Store {
 
   createIssue(title: string): Promise<Issue>;
   issue(id: number): Promise<Issue | null>;
+  /** Several at once, with their links; absent ids are absent from the map. */
+  issuesById(ids: number[]): Promise<Map<number, Issue>>;
   issues(opts?: { status?: IssueStatus[] }): Promise<IssueSummary[]>;
   updateIssue(id: number, patch: Partial<Pick<Issue, 'title' | 'status' | 'notes' | 'mergedInto'>>): Promise<void>;
   addLink(id: number, kind: string, url: string): Promise<void>;

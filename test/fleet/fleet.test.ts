@@ -302,6 +302,6 @@ test('writes without the token are refused; dump paths outside the roots, throug
   assert.equal(esc.status, 403);
   assert.match(esc.json.error, /outside the configured roots/);
   // Oversized match bodies are refused; reads stay open without a token.
-  assert.equal((await api('POST', '/v1/match', 'x'.repeat(70 << 10), null)).status, 413);
+  assert.equal((await api('POST', '/v1/match', 'x'.repeat((1 << 20) + 1024), null)).status, 413);
   assert.equal((await api('GET', '/v1/issues', undefined, null)).status, 200);
 });
