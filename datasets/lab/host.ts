@@ -5,7 +5,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import * as os from 'node:os';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { dataJson } from '../../src/util/datafile.js';
 
 export class LabError extends Error {
@@ -144,13 +145,71 @@ export function debDepends(deb: string): string[] {
   return dep ? dep.split(',').map((d) => d.split('|')[0]!.trim().split(/\s/)[0]!).filter(Boolean) : [];
 }
 
-export function kvmUsable(): boolean {
+export type Accel = 'kvm' | 'tcg';
+
+// The probe guest: a boot sector that writes "K\n" to COM1 and halts (mov dx,0x3f8; mov al,'K';
+// out dx,al; mov al,10; out dx,al; cli; hlt; jmp $-1). If it prints under an accelerator, that
+// accelerator runs guests on this machine.
+const PROBE_CODE = [0xba, 0xf8, 0x03, 0xb0, 0x4b, 0xee, 0xb0, 0x0a, 0xee, 0xfa, 0xf4, 0xeb, 0xfd];
+
+function probeGuest(dir: string): string {
+  const f = path.join(dir, 'accel-probe.img');
+  const b = Buffer.alloc(512);
+  Buffer.from(PROBE_CODE).copy(b);
+  b[510] = 0x55;
+  b[511] = 0xaa;
+  fs.writeFileSync(f, b);
+  return f;
+}
+
+/** Boot the probe guest under one accelerator: did it print within the time? The reason when not. */
+export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): Promise<{ ok: boolean; reason: string | null }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const img = probeGuest(dir);
+  const p = spawn('qemu-system-x86_64', ['-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot', '-m', '16', '-monitor', 'none',
+    '-drive', `file=${img},format=raw,if=ide`, '-serial', 'stdio'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
+  p.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
+  const ok = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    p.stdout!.on('data', () => out.includes('K') && (clearTimeout(t), resolve(true)));
+    p.once('error', () => (clearTimeout(t), resolve(false)));
+    p.once('exit', () => (clearTimeout(t), resolve(out.includes('K'))));
+  });
+  p.kill('SIGKILL');
+  if (ok) return { ok, reason: null };
+  const said = err.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+  return { ok, reason: said ? said.slice(0, 200) : `the probe guest printed nothing within ${timeoutMs / 1000} s` };
+}
+
+/**
+ * The accelerator for lab guests: KVM only when a guest really runs under it. A /dev/kvm that
+ * exists is not enough (nested virtualization switched off, a device node without a module): a
+ * guest there prints nothing and every run times out. The answer is cached per machine (host name,
+ * host kernel, the device's identity) in `cacheDir`; a refusal falls back to TCG with a notice.
+ */
+export async function chooseAccel(cacheDir: string, opts: { device?: string; notice?: (s: string) => void; probe?: (a: Accel) => Promise<{ ok: boolean; reason: string | null }> } = {}): Promise<Accel> {
+  const device = opts.device ?? '/dev/kvm';
+  const notice = opts.notice ?? (() => undefined);
+  if (!fs.existsSync(device)) return 'tcg';
+  const st = fs.statSync(device);
+  const key = JSON.stringify({ host: os.hostname(), kernel: os.release(), device, rdev: st.rdev, ino: st.ino });
+  const file = path.join(cacheDir, 'accel.json');
   try {
-    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
-    const fd = fs.openSync('/dev/kvm', 'r+');
-    fs.closeSync(fd);
-    return true;
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { key: string; accel: Accel; reason: string | null };
+    if (c.key === key && (c.accel === 'kvm' || c.accel === 'tcg')) {
+      if (c.accel === 'tcg') notice(`${device} exists but KVM did not run a guest here (${c.reason}; cached in ${file}): using TCG`);
+      return c.accel;
+    }
   } catch {
-    return false;
+    // No answer cached yet (or an unreadable one): probe.
   }
+  const r = await (opts.probe ?? ((a: Accel) => probeAccel(a, cacheDir)))('kvm');
+  const accel: Accel = r.ok ? 'kvm' : 'tcg';
+  if (!r.ok) notice(`${device} exists but KVM did not run a guest here (${r.reason}): using TCG`);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ key, accel, reason: r.reason, at: new Date().toISOString() }) + '\n');
+  return accel;
 }

@@ -12,7 +12,7 @@ import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Ajv } from 'ajv';
 import { dataJson, packageRoot } from '../../src/util/datafile.js';
-import { ensureHostPackages, LabError } from './host.js';
+import { ensureHostPackages, chooseAccel, LabError } from './host.js';
 import { prepareKernel, type LabKernel } from './kernel.js';
 import { buildModule, buildInitramfs, labVersion } from './build.js';
 import { runScenario, type Variation, type RunResult } from './run.js';
@@ -263,6 +263,8 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
     return s;
   });
   ensureHostPackages(log);
+  const accel = await chooseAccel(cache, { notice: log });
+  log(`guests run under ${accel.toUpperCase()}`);
   const version = labVersion();
   const manifestPath = path.join(out, 'manifest.json');
   const old: Manifest | null = fs.existsSync(manifestPath) ? (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest) : null;
@@ -312,7 +314,7 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
         // A run that failed, or crashed otherwise than its scenario must, is made once more, then reported.
         for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
           log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
-          res = await runScenario(k, initrd.path, s.name, v, s.timeout, work);
+          res = await runScenario(k, initrd.path, s.name, v, s.timeout, work, accel);
           sys = res.ok && res.dump ? vaatSys(res.dump) : null;
           problem = !res.ok || !res.dump || !res.format || !sys ? (res.reason ?? 'no dump')
             : sys.error ? `vaat sys cannot read the dump: ${sys.error}`

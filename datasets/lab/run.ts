@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Qmp } from './qmp.js';
-import { run, which, LabError } from './host.js';
+import { run, which, LabError, type Accel } from './host.js';
 import type { LabKernel } from './kernel.js';
 
 export interface Variation {
@@ -47,7 +47,7 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string, sock: string): string[] {
+function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string, sock: string, accel: Accel): string[] {
   const append = [
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
     `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.delay=${v.delayMs}`,
@@ -59,7 +59,7 @@ function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, 
     append.push(`lab.dumpopt=${opt}`, `lab.dumplevel=${mdf === '1.7.6' ? 31 : dumpLevel}`, `lab.mdf=${mdf}`, 'crashkernel=128M');
   }
   const args = [
-    ...(fs.existsSync('/dev/kvm') ? ['-accel', 'kvm', '-accel', 'tcg'] : ['-accel', 'tcg']),
+    '-accel', accel,
     '-m', `${v.memMiB}M`, '-smp', String(v.cpus), '-nodefaults', '-display', 'none', '-no-reboot',
     '-action', 'panic=pause', '-kernel', k.vmlinuz, '-initrd', initrd,
     '-serial', `file:${path.join(dir, 'console.log')}`,
@@ -100,7 +100,7 @@ export function checkConsole(text: string): string | null {
   return null;
 }
 
-export async function runScenario(k: LabKernel, initrd: string, scenario: string, v: Variation, timeoutS: number, dir: string): Promise<RunResult> {
+export async function runScenario(k: LabKernel, initrd: string, scenario: string, v: Variation, timeoutS: number, dir: string, accel: Accel = 'tcg'): Promise<RunResult> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
@@ -118,7 +118,7 @@ export async function runScenario(k: LabKernel, initrd: string, scenario: string
   // which a deep output directory exceeds.
   const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-qmp-'));
   const sock = path.join(sockDir, 'qmp.sock');
-  const qargs = ['qemu-system-x86_64', ...qemuArgs(k, initrd, v, scenario, k.dumpLevel, dir, sock)];
+  const qargs = ['qemu-system-x86_64', ...qemuArgs(k, initrd, v, scenario, k.dumpLevel, dir, sock, accel)];
   const argv = which('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--', ...qargs] : qargs;
   const qemu = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', qlog, qlog] });
   const qmp = new Qmp();

@@ -1,0 +1,52 @@
+// Which accelerator the lab's guests run under, on real QEMU: the probe guest
+// must print under TCG (so its silence under KVM means something); a /dev/kvm
+// that exists but cannot run a guest falls back to TCG with a notice, and the
+// answer is cached; a device that runs the guest gives KVM; no device, TCG
+// without probing. The "exists but broken" case is made real by pointing the
+// device check at an ordinary file while QEMU, on this machine, cannot use KVM.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chooseAccel, probeAccel, ensureHostPackages } from '../../datasets/lab/host.js';
+
+ensureHostPackages(() => undefined);
+// Independent of the probe: QEMU told to start a stopped, empty KVM machine either refuses at once
+// (no usable KVM) or is still running when the timeout kills it.
+const kvmWorks = spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], { timeout: 3000 }).status === null;
+
+test('the probe guest prints under TCG within seconds', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const r = await probeAccel('tcg', dir);
+  assert.deepEqual(r, { ok: true, reason: null });
+});
+
+test('a /dev/kvm that exists but runs no guest: TCG with a notice, cached; one that runs it: KVM; none: TCG without a probe', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const fake = path.join(dir, 'kvm');
+  fs.writeFileSync(fake, '');
+  const notices: string[] = [];
+  let probes = 0;
+  const probe = async (a: 'kvm' | 'tcg') => (probes++, probeAccel(a, dir));
+  const first = await chooseAccel(path.join(dir, 'cache'), { device: fake, notice: (s) => notices.push(s), probe });
+  if (kvmWorks) {
+    assert.equal(first, 'kvm');
+  } else {
+    assert.equal(first, 'tcg');
+    assert.equal(notices.length, 1);
+    assert.match(notices[0]!, /exists but KVM did not run a guest here \(.+\): using TCG/);
+  }
+  // Cached: the second call does not probe again and gives the same answer.
+  const second = await chooseAccel(path.join(dir, 'cache'), { device: fake, notice: (s) => notices.push(s), probe });
+  assert.equal(second, first);
+  assert.equal(probes, 1);
+  // A device whose probe guest prints: KVM (the probe is the real TCG one, standing in for a working KVM).
+  const ok = await chooseAccel(path.join(dir, 'cache2'), { device: fake, probe: () => probeAccel('tcg', dir) });
+  assert.equal(ok, 'kvm');
+  // No device at all: TCG, no probe.
+  const none = await chooseAccel(path.join(dir, 'cache3'), { device: path.join(dir, 'absent'), probe: async () => assert.fail('probed without a device') });
+  assert.equal(none, 'tcg');
+});
