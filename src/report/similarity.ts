@@ -13,7 +13,7 @@ import type { Engine } from '../similarity/engine.js';
 import { clusterStore, type Cluster } from '../similarity/cluster.js';
 import { FAMILIES } from '../similarity/scorer.js';
 import type { SignatureView } from '../similarity/view.js';
-import type { StoredSignature } from '../similarity/store.js';
+import { allSignatures, type StoredSignature } from '../similarity/store.js';
 import { sysomFrames } from '../similarity/eval/matchers/sysom.js';
 import { rng } from '../similarity/eval/metrics/bootstrap.js';
 import type { Signature } from '../../features/signature.js';
@@ -210,13 +210,7 @@ export async function buildSimilarityReport(engine: Engine, opts: { source: stri
   const cr = await clusterStore(engine, { threshold: opts.threshold, k: opts.k });
   const ids = cr.graph.ids;
   const pos = new Map(ids.map((id, i) => [id, i]));
-  const sigs: StoredSignature[] = [];
-  for (let after = 0; ; ) {
-    const page = await store.signaturesPage(after, 5000);
-    if (!page.length) break;
-    sigs.push(...page);
-    after = page[page.length - 1]!.id;
-  }
+  const sigs = await allSignatures(store);
   const byId = new Map(sigs.map((s) => [s.id, s]));
   const views = await store.views(ids);
   const memberships = await store.memberships(ids);

@@ -7,7 +7,7 @@ import type { Engine } from './engine.js';
 import type { SignatureView } from './view.js';
 import { averageLinkage, type Edge } from './linkage.js';
 import { FAMILIES, type FamilyName } from './scorer.js';
-import type { StoredSignature } from './store.js';
+import { allSignatures, type StoredSignature } from './store.js';
 
 export interface Cluster {
   id: number;
@@ -38,13 +38,7 @@ export interface ClusterReport {
 
 export async function clusterStore(engine: Engine, opts: { threshold: number; k: number }): Promise<ClusterReport> {
   const store = engine.store;
-  const sigs: StoredSignature[] = [];
-  for (let after = 0; ; ) {
-    const page = await store.signaturesPage(after, 5000);
-    if (!page.length) break;
-    sigs.push(...page);
-    after = page[page.length - 1]!.id;
-  }
+  const sigs = await allSignatures(store);
   const pos = new Map(sigs.map((s, i) => [s.id, i]));
   const views = await store.views(sigs.map((s) => s.id));
   const vectors = new Map<number, Float32Array>();

@@ -29,6 +29,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Signature } from '../../features/signature.js';
 import type { SignatureView } from './view.js';
+import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
@@ -109,48 +110,6 @@ export const PG_MIGRATIONS: PgMigration[] = [
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
 
 const now = () => new Date().toISOString();
-const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
-
-interface SigRow {
-  id: number;
-  hash: string;
-  kind: 'vmcore' | 'console';
-  path: string | null;
-  name: string;
-  bytes: number;
-  release: string | null;
-  title: string | null;
-  crash_kind: string | null;
-  ingested_at: string;
-  vector_version: number;
-  rules_version: string;
-}
-
-function toStored(r: SigRow): StoredSignature {
-  return {
-    id: r.id, seq: r.id, hash: r.hash, kind: r.kind, path: r.path, name: r.name, bytes: r.bytes, release: r.release,
-    title: r.title, crashKind: r.crash_kind, ingestedAt: r.ingested_at, vectorVersion: r.vector_version, rulesVersion: r.rules_version,
-  };
-}
-
-interface MemberRow {
-  signature_id: number;
-  issue_id: number;
-  decided_by: 'auto' | 'human';
-  score: number | null;
-  decided_at: string;
-  pending: boolean;
-}
-
-const toMembership = (r: MemberRow): Membership => ({ signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, pending: r.pending });
-
-const vectorBytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-function bytesVector(b: Buffer): Float32Array {
-  const out = new Float32Array(b.byteLength / 4);
-  Buffer.from(out.buffer).set(b);
-  return out;
-}
-
 /** An error that means the database cannot be reached right now (restarting, down, refusing connections). */
 export function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; message?: string };

@@ -11,6 +11,7 @@ import * as zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Signature } from '../../features/signature.js';
 import { viewOf, type SignatureView } from './view.js';
+import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
@@ -105,43 +106,6 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 const now = () => new Date().toISOString();
 
-interface SigRow {
-  id: number;
-  hash: string;
-  kind: 'vmcore' | 'console';
-  path: string | null;
-  name: string;
-  bytes: number;
-  release: string | null;
-  title: string | null;
-  crash_kind: string | null;
-  ingested_at: string;
-  vector_version: number;
-  rules_version: string;
-}
-
-const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
-
-function toStored(r: SigRow): StoredSignature {
-  return {
-    id: r.id, seq: r.id, hash: r.hash, kind: r.kind, path: r.path, name: r.name, bytes: r.bytes, release: r.release,
-    title: r.title, crashKind: r.crash_kind, ingestedAt: r.ingested_at, vectorVersion: r.vector_version, rulesVersion: r.rules_version,
-  };
-}
-
-interface MemberRow {
-  signature_id: number;
-  issue_id: number;
-  decided_by: 'auto' | 'human';
-  score: number | null;
-  decided_at: string;
-  pending: number;
-}
-
-function toMembership(r: MemberRow): Membership {
-  return { signatureId: r.signature_id, issueId: r.issue_id, decidedBy: r.decided_by, score: r.score, decidedAt: r.decided_at, pending: r.pending === 1 };
-}
-
 interface IssueRow {
   id: number;
   title: string;
@@ -150,17 +114,6 @@ interface IssueRow {
   merged_into: number | null;
   created_at: string;
   updated_at: string;
-}
-
-function vectorBlob(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function blobVector(b: Buffer): Float32Array {
-  // A copy: the buffer SQLite hands out may not be 4-byte aligned.
-  const out = new Float32Array(b.byteLength / 4);
-  Buffer.from(out.buffer).set(b);
-  return out;
 }
 
 export interface SqliteOptions {
@@ -327,7 +280,7 @@ export class SqliteStore implements Store {
         hash: s.hash, hashKind: s.hashKind, kind: s.kind, path: s.path, name: s.name, bytes: s.bytes, release: s.release,
         title: s.title, crashKind: s.crashKind, document: JSON.stringify(s.document),
         logText: s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')),
-        vector: vectorBlob(s.vector), vectorVersion: s.vectorVersion, rulesVersion: s.rulesVersion, at: now(), view: JSON.stringify(s.view),
+        vector: vectorBytes(s.vector), vectorVersion: s.vectorVersion, rulesVersion: s.rulesVersion, at: now(), view: JSON.stringify(s.view),
       });
       if (r.changes === 0) {
         const old = this.stmts.findByHash!.get(s.hash) as SigRow;
@@ -374,7 +327,7 @@ export class SqliteStore implements Store {
 
   async vectorsAfter(after: number, limit: number): Promise<Array<{ id: number; seq: number; vector: Float32Array }>> {
     const rows = this.stmts.after!.all(after, limit) as Array<{ id: number; vector: Buffer }>;
-    return rows.map((r) => ({ id: r.id, seq: r.id, vector: blobVector(r.vector) }));
+    return rows.map((r) => ({ id: r.id, seq: r.id, vector: bytesVector(r.vector) }));
   }
 
   async maxSeq(): Promise<number> {
@@ -390,7 +343,7 @@ export class SqliteStore implements Store {
   }
 
   async updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void> {
-    this.stmts.derived!.run(JSON.stringify(d.document), JSON.stringify(d.view), vectorBlob(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id);
+    this.stmts.derived!.run(JSON.stringify(d.document), JSON.stringify(d.view), vectorBytes(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id);
   }
 
   async frameCounts(): Promise<FrameCounts> {

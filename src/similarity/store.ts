@@ -172,3 +172,14 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+/** Every stored signature, in id order (read a page at a time). */
+export async function allSignatures(store: Store, page = 5000): Promise<StoredSignature[]> {
+  const out: StoredSignature[] = [];
+  for (let after = 0; ; ) {
+    const p = await store.signaturesPage(after, page);
+    if (!p.length) return out;
+    out.push(...p);
+    after = p[p.length - 1]!.id;
+  }
+}
