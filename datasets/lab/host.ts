@@ -162,24 +162,33 @@ function probeGuest(dir: string): string {
   return f;
 }
 
+/** A probe's answer; `unknown`: QEMU itself could not be started, so nothing was learnt about the accelerator. */
+export interface ProbeResult {
+  ok: boolean;
+  reason: string | null;
+  unknown?: boolean;
+}
+
 /** Boot the probe guest under one accelerator: did it print within the time? The reason when not. */
-export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): Promise<{ ok: boolean; reason: string | null }> {
+export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): Promise<ProbeResult> {
   fs.mkdirSync(dir, { recursive: true });
   const img = probeGuest(dir);
   const p = spawn('qemu-system-x86_64', ['-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot', '-m', '16', '-monitor', 'none',
     '-drive', `file=${img},format=raw,if=ide`, '-serial', 'stdio'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  let spawnError: string | null = null;
   p.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
   p.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
   const ok = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), timeoutMs);
     p.stdout!.on('data', () => out.includes('K') && (clearTimeout(t), resolve(true)));
-    p.once('error', () => (clearTimeout(t), resolve(false)));
+    p.once('error', (e) => ((spawnError = `qemu-system-x86_64 did not start: ${e.message}`), clearTimeout(t), resolve(false)));
     p.once('exit', () => (clearTimeout(t), resolve(out.includes('K'))));
   });
   p.kill('SIGKILL');
   if (ok) return { ok, reason: null };
+  if (spawnError) return { ok, reason: spawnError, unknown: true };
   const said = err.split('\n').map((l) => l.trim()).filter(Boolean).pop();
   return { ok, reason: said ? said.slice(0, 200) : `the probe guest printed nothing within ${timeoutMs / 1000} s` };
 }
@@ -190,7 +199,7 @@ export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): P
  * guest there prints nothing and every run times out. The answer is cached per machine (host name,
  * host kernel, the device's identity) in `cacheDir`; a refusal falls back to TCG with a notice.
  */
-export async function chooseAccel(cacheDir: string, opts: { device?: string; notice?: (s: string) => void; probe?: (a: Accel) => Promise<{ ok: boolean; reason: string | null }> } = {}): Promise<Accel> {
+export async function chooseAccel(cacheDir: string, opts: { device?: string; notice?: (s: string) => void; probe?: (a: Accel) => Promise<ProbeResult> } = {}): Promise<Accel> {
   const device = opts.device ?? '/dev/kvm';
   const notice = opts.notice ?? (() => undefined);
   if (!fs.existsSync(device)) return 'tcg';
@@ -209,6 +218,8 @@ export async function chooseAccel(cacheDir: string, opts: { device?: string; not
   const r = await (opts.probe ?? ((a: Accel) => probeAccel(a, cacheDir)))('kvm');
   const accel: Accel = r.ok ? 'kvm' : 'tcg';
   if (!r.ok) notice(`${device} exists but KVM did not run a guest here (${r.reason}): using TCG`);
+  // QEMU missing says nothing about KVM: not cached, probed again next time.
+  if (r.unknown) return accel;
   fs.mkdirSync(cacheDir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ key, accel, reason: r.reason, at: new Date().toISOString() }) + '\n');
   return accel;

@@ -15,8 +15,9 @@ import { chooseAccel, probeAccel, ensureHostPackages } from '../../datasets/lab/
 
 ensureHostPackages(() => undefined);
 // Independent of the probe: QEMU told to start a stopped, empty KVM machine either refuses at once
-// (no usable KVM) or is still running when the timeout kills it.
-const kvmWorks = spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], { timeout: 3000 }).status === null;
+// (no usable KVM) or is still running when the timeout stops it (QEMU catches the SIGTERM and exits 0,
+// so the timeout shows as ETIMEDOUT, not as a missing status).
+const kvmWorks = (spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], { timeout: 3000 }).error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
 
 test('the probe guest prints under TCG within seconds', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
@@ -49,4 +50,22 @@ test('a /dev/kvm that exists but runs no guest: TCG with a notice, cached; one t
   // No device at all: TCG, no probe.
   const none = await chooseAccel(path.join(dir, 'cache3'), { device: path.join(dir, 'absent'), probe: async () => assert.fail('probed without a device') });
   assert.equal(none, 'tcg');
+});
+
+test('QEMU that cannot start says nothing about KVM: TCG for this run with the reason, nothing cached', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const fake = path.join(dir, 'kvm');
+  fs.writeFileSync(fake, '');
+  const saved = process.env.PATH;
+  const notices: string[] = [];
+  let r;
+  try {
+    process.env.PATH = dir; // no qemu-system-x86_64 on this PATH
+    r = await chooseAccel(path.join(dir, 'cache'), { device: fake, notice: (s) => notices.push(s) });
+  } finally {
+    process.env.PATH = saved;
+  }
+  assert.equal(r, 'tcg');
+  assert.match(notices[0]!, /qemu-system-x86_64 did not start: .*ENOENT/);
+  assert.equal(fs.existsSync(path.join(dir, 'cache', 'accel.json')), false);
 });
