@@ -169,12 +169,20 @@ export interface ProbeResult {
   unknown?: boolean;
 }
 
-/** Boot the probe guest under one accelerator: did it print within the time? The reason when not. */
-export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): Promise<ProbeResult> {
+/**
+ * Boot a probe guest under one accelerator: did it print within the time? The reason when not.
+ * Without `kernel`, the boot sector above; with it, that Linux kernel with an early console, which
+ * must reach "Linux version" — a line printed only once the kernel has decompressed itself and
+ * entered 64-bit code. The boot sector alone is not enough: a nested KVM was seen (2026-12) that
+ * runs it and a kernel's real-mode setup ("Probing EDD ... ok") and then nothing, forever.
+ */
+export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000, kernel?: string): Promise<ProbeResult> {
   fs.mkdirSync(dir, { recursive: true });
-  const img = probeGuest(dir);
-  const p = spawn('qemu-system-x86_64', ['-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot', '-m', '16', '-monitor', 'none',
-    '-drive', `file=${img},format=raw,if=ide`, '-serial', 'stdio'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guest = kernel
+    ? ['-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1']
+    : ['-m', '16', '-drive', `file=${probeGuest(dir)},format=raw,if=ide`];
+  const want = kernel ? 'Linux version' : 'K';
+  const p = spawn('qemu-system-x86_64', ['-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot', '-monitor', 'none', ...guest, '-serial', 'stdio'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let spawnError: string | null = null;
@@ -182,45 +190,59 @@ export async function probeAccel(accel: Accel, dir: string, timeoutMs = 8000): P
   p.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
   const ok = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), timeoutMs);
-    p.stdout!.on('data', () => out.includes('K') && (clearTimeout(t), resolve(true)));
+    p.stdout!.on('data', () => out.includes(want) && (clearTimeout(t), resolve(true)));
     p.once('error', (e) => ((spawnError = `qemu-system-x86_64 did not start: ${e.message}`), clearTimeout(t), resolve(false)));
-    p.once('exit', () => (clearTimeout(t), resolve(out.includes('K'))));
+    p.once('exit', () => (clearTimeout(t), resolve(out.includes(want))));
   });
   p.kill('SIGKILL');
   if (ok) return { ok, reason: null };
   if (spawnError) return { ok, reason: spawnError, unknown: true };
-  const said = err.split('\n').map((l) => l.trim()).filter(Boolean).pop();
-  return { ok, reason: said ? said.slice(0, 200) : `the probe guest printed nothing within ${timeoutMs / 1000} s` };
+  const said = err.split('\n').map((l) => l.trim()).filter((l) => l && !/^qemu-system-x86_64: warning:/.test(l)).pop();
+  const last = out.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+  const what = kernel ? `${path.basename(kernel)} did not reach "Linux version" within ${timeoutMs / 1000} s${last ? ` (last line: ${JSON.stringify(last.slice(0, 80))})` : ''}` : `the probe guest printed nothing within ${timeoutMs / 1000} s`;
+  return { ok, reason: said ? said.slice(0, 200) : what };
 }
 
 /**
  * The accelerator for lab guests: KVM only when a guest really runs under it. A /dev/kvm that
  * exists is not enough (nested virtualization switched off, a device node without a module): a
- * guest there prints nothing and every run times out. The answer is cached per machine (host name,
- * host kernel, the device's identity) in `cacheDir`; a refusal falls back to TCG with a notice.
+ * guest there prints nothing and every run times out. The probe boots a boot sector, then (given
+ * `kernel`) the guest kernel itself. The answer is cached per machine (host name, host kernel, the
+ * device's identity) and guest kernel in `cacheDir`; a refusal falls back to TCG with a notice.
  */
-export async function chooseAccel(cacheDir: string, opts: { device?: string; notice?: (s: string) => void; probe?: (a: Accel) => Promise<ProbeResult> } = {}): Promise<Accel> {
+export async function chooseAccel(cacheDir: string, opts: { device?: string; kernel?: string; notice?: (s: string) => void; probe?: (a: Accel) => Promise<ProbeResult> } = {}): Promise<Accel> {
   const device = opts.device ?? '/dev/kvm';
   const notice = opts.notice ?? (() => undefined);
   if (!fs.existsSync(device)) return 'tcg';
   const st = fs.statSync(device);
-  const key = JSON.stringify({ host: os.hostname(), kernel: os.release(), device, rdev: st.rdev, ino: st.ino });
+  // The guest kernel is part of the key: the kernel stage of the probe is what decides.
+  const key = JSON.stringify({ host: os.hostname(), kernel: os.release(), device, rdev: st.rdev, ino: st.ino, guest: opts.kernel ? path.basename(opts.kernel) : null });
   const file = path.join(cacheDir, 'accel.json');
+  // One answer per key (machine, device, guest kernel), so a build over two kernels probes each once.
+  type Answer = { accel: Accel; reason: string | null; at: string };
+  let answers: Record<string, Answer> = {};
   try {
-    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { key: string; accel: Accel; reason: string | null };
-    if (c.key === key && (c.accel === 'kvm' || c.accel === 'tcg')) {
-      if (c.accel === 'tcg') notice(`${device} exists but KVM did not run a guest here (${c.reason}; cached in ${file}): using TCG`);
-      return c.accel;
-    }
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { answers?: Record<string, Answer> };
+    if (c && typeof c.answers === 'object' && c.answers) answers = c.answers;
   } catch {
-    // No answer cached yet (or an unreadable one): probe.
+    // No answer cached yet (or an unreadable file): probe.
   }
-  const r = await (opts.probe ?? ((a: Accel) => probeAccel(a, cacheDir)))('kvm');
+  const c = answers[key];
+  if (c && (c.accel === 'kvm' || c.accel === 'tcg')) {
+    if (c.accel === 'tcg') notice(`${device} exists but KVM did not run a guest here (${c.reason}; cached in ${file}): using TCG`);
+    return c.accel;
+  }
+  const r = await (opts.probe ?? (async (a: Accel) => {
+    const boot = await probeAccel(a, cacheDir);
+    // Under KVM a kernel that works decompresses and prints in about a second; 20 s is generous.
+    return boot.ok && opts.kernel ? probeAccel(a, cacheDir, 20000, opts.kernel) : boot;
+  }))('kvm');
   const accel: Accel = r.ok ? 'kvm' : 'tcg';
   if (!r.ok) notice(`${device} exists but KVM did not run a guest here (${r.reason}): using TCG`);
   // QEMU missing says nothing about KVM: not cached, probed again next time.
   if (r.unknown) return accel;
   fs.mkdirSync(cacheDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ key, accel, reason: r.reason, at: new Date().toISOString() }) + '\n');
+  answers[key] = { accel, reason: r.reason, at: new Date().toISOString() };
+  fs.writeFileSync(file, JSON.stringify({ answers }, null, 1) + '\n');
   return accel;
 }

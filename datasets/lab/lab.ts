@@ -263,8 +263,6 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
     return s;
   });
   ensureHostPackages(log);
-  const accel = await chooseAccel(cache, { notice: log });
-  log(`guests run under ${accel.toUpperCase()}`);
   const version = labVersion();
   const manifestPath = path.join(out, 'manifest.json');
   const old: Manifest | null = fs.existsSync(manifestPath) ? (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest) : null;
@@ -279,6 +277,9 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
   let done = 0;
   for (const kname of opts.kernels) {
     const k: LabKernel = prepareKernel(kname, cache, log);
+    // Probed with the kernel the guests boot (a boot sector alone runs where Linux does not).
+    const accel = await chooseAccel(cache, { notice: log, kernel: k.vmlinuz });
+    log(`guests run under ${accel.toUpperCase()}`);
     const ko = buildModule(k, cache, log);
     const initrd = buildInitramfs(k, ko, cache, log);
     for (const [si, s] of chosen.entries()) {

@@ -69,3 +69,21 @@ test('QEMU that cannot start says nothing about KVM: TCG for this run with the r
   assert.match(notices[0]!, /qemu-system-x86_64 did not start: .*ENOENT/);
   assert.equal(fs.existsSync(path.join(dir, 'cache', 'accel.json')), false);
 });
+
+test('the kernel stage: a guest kernel that never prints "Linux version" fails the probe with QEMU\'s reason; a boot-sector pass alone does not decide when a kernel is given', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const notKernel = path.join(dir, 'vmlinuz-garbage');
+  fs.writeFileSync(notKernel, Buffer.alloc(4096, 0x90));
+  const r = await probeAccel('tcg', dir, 8000, notKernel);
+  assert.equal(r.ok, false);
+  assert.equal(r.unknown, undefined);
+  assert.ok(r.reason && r.reason.length > 0);
+  // chooseAccel asks the probe with the kernel it was given; the answer is cached per guest kernel.
+  const fake = path.join(dir, 'kvm');
+  fs.writeFileSync(fake, '');
+  const seen: string[] = [];
+  const a = await chooseAccel(path.join(dir, 'cache'), { device: fake, kernel: notKernel, probe: async () => (seen.push('probe'), { ok: false, reason: 'kernel silent' }) });
+  const b = await chooseAccel(path.join(dir, 'cache'), { device: fake, kernel: path.join(dir, 'vmlinuz-other'), probe: async () => (seen.push('probe'), { ok: true, reason: null }) });
+  const c = await chooseAccel(path.join(dir, 'cache'), { device: fake, kernel: notKernel, probe: async () => assert.fail('probed again') });
+  assert.deepEqual([a, b, c, seen.length], ['tcg', 'kvm', 'tcg', 2]);
+});
