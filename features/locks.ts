@@ -10,6 +10,7 @@ import { blockedTasks } from '../src/helpers/locks.js';
 import { backtrace } from '../src/helpers/stack.js';
 import { dataJson } from '../src/util/datafile.js';
 import { normalizeComm, topFrames, round3 } from './normalize.js';
+import { frameFunction } from './trace.js';
 
 export interface LockHolder {
   comm: string;
@@ -48,13 +49,25 @@ export interface LocksPart {
 
 interface FeatureFrames {
   holderSkip: string[];
+  holderPrimitive: string[];
+}
+
+let primitiveRe: RegExp | null = null;
+
+/** The blocking primitive a holder's stack (as extractLocks writes it) starts with — schedule_timeout, wait_for_completion, mutex_lock… — or null when its holder was not blocked in one. */
+export function blockingPrimitive(frames: readonly string[]): string | null {
+  primitiveRe ??= new RegExp(dataJson<FeatureFrames>('features/data/families.json').holderPrimitive.join('|'));
+  const f = frames[0];
+  return f !== undefined && primitiveRe.test(frameFunction(f)) ? frameFunction(f) : null;
 }
 
 /** The locks part, and the pids involved (blocked tasks and lock holders) for the cgroup family. */
 export function extractLocks(prog: Program, problems: Problems): { part: LocksPart; involved: number[] } {
   const rep = blockedTasks(prog);
   problems.list.push(...rep.problems);
-  const skip = new RegExp(dataJson<FeatureFrames>('features/data/families.json').holderSkip.join('|'));
+  const rules = dataJson<FeatureFrames>('features/data/families.json');
+  const skip = new RegExp(rules.holderSkip.join('|'));
+  const keep = (primitiveRe ??= new RegExp(rules.holderPrimitive.join('|')));
   const waitKinds: Record<string, number> = {};
   for (const b of rep.blocked) waitKinds[b.waitKind] = (waitKinds[b.waitKind] ?? 0) + 1;
   const byLock = new Map<string, LockEntry>();
@@ -69,7 +82,7 @@ export function extractLocks(prog: Program, problems: Problems): { part: LocksPa
         const frames = attempt(problems, `stack of lock holder ${h.pid}`, () => {
           const task = prog.objectAt('struct task_struct', BigInt('0x' + h.task.replace(/^0x/, '')));
           const bt = backtrace(prog, task);
-          return topFrames(bt.frames.filter((f) => f.reliable && f.function).map((f) => ({ fn: f.function!, module: f.module })), skip, 6);
+          return topFrames(bt.frames.filter((f) => f.reliable && f.function).map((f) => ({ fn: f.function!, module: f.module })), skip, 6, keep);
         }, [] as string[]);
         holder = {
           comm: h.comm, pid: h.pid, state: h.state, frames,

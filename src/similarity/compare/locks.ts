@@ -6,6 +6,7 @@
 // deadlock cycle. Two dumps with no blocked task say nothing here.
 
 import { alignStacks } from '../frames.js';
+import { blockingPrimitive } from '../../../features/locks.js';
 import type { SignatureView } from '../view.js';
 import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
 
@@ -40,10 +41,16 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     else differed.push(`locks differ: ${lockName(la)} / ${lockName(lb)}`);
     if (la.holder && lb.holder) {
       const al = alignStacks(la.holder.frames, lb.holder.frames, ctx.frames, ctx.params.align);
-      holder = la.holder.frames.length || lb.holder.frames.length ? al.similarity : null;
+      // The primitive each holder blocks in (a sleep, a completion, a second lock) is the mechanism;
+      // the aligner leaves it out as generic machinery, so it is compared here.
+      const pa = blockingPrimitive(la.holder.frames);
+      const pb = blockingPrimitive(lb.holder.frames);
+      const stackSim = al.lengthA === 0 && al.lengthB === 0 && (pa || pb) ? 1 : al.similarity;
+      holder = la.holder.frames.length || lb.holder.frames.length ? stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch) : null;
       if (holder !== null) {
         const s = `holder stacks: ${la.holder.frames.slice(0, 3).join(' < ') || '-'} / ${lb.holder.frames.slice(0, 3).join(' < ') || '-'}`;
-        (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${al.common.slice(0, 3).join(' < ')})` : s);
+        (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${[...(pa ? [pa] : []), ...al.common.slice(0, 3)].join(' < ')})` : s);
+        if (pa !== pb) differed.push(`holders block in different primitives: ${pa ?? 'none'} / ${pb ?? 'none'}`);
       }
       state = Number(la.holder.state === lb.holder.state);
       if (!state) differed.push(`holder states differ: ${la.holder.state} / ${lb.holder.state}`);

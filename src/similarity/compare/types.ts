@@ -32,6 +32,8 @@ export interface ScorerParams {
   cpu: Components;
   kernel: Components;
   align: AlignParams;
+  /** A lock holder's stack score is multiplied by this when the two holders block in different primitives. */
+  holderPrimitiveMismatch: number;
 }
 
 export interface CompareContext {
