@@ -12,6 +12,7 @@ import type { Signature } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
 import { rulesVersion } from '../../features/rules.js';
 import { viewOf } from '../similarity/view.js';
+import { ablateNames } from '../similarity/eval/ablate.js';
 import type { EvalItem } from '../similarity/eval/types.js';
 import { runPool } from '../report/pool.js';
 import { extract, type ExtractJob, type ExtractResult } from '../report/extract.js';
@@ -41,7 +42,7 @@ export function splitItems(items: LabelledItem[]): { of: (it: LabelledItem) => '
   return { of: (it) => (crypto.createHash('sha256').update(it.label).digest()[0]! & 1 ? 'test' : 'tune'), by: 'label' };
 }
 
-export async function loadEvalSet(input: string, opts: { jobs: number; cache?: string | null; progress?: (done: number, total: number, name: string) => void }): Promise<LoadedSet> {
+export async function loadEvalSet(input: string, opts: { jobs: number; cache?: string | null; ablateNames?: boolean; progress?: (done: number, total: number, name: string) => void }): Promise<LoadedSet> {
   const labelled = loadLabelled(input);
   const cacheDir = opts.cache === null ? null : opts.cache ?? path.join(os.tmpdir(), 'vaat-eval-cache');
   if (cacheDir) fs.mkdirSync(cacheDir, { recursive: true });
@@ -92,7 +93,7 @@ export async function loadEvalSet(input: string, opts: { jobs: number; cache?: s
   const split = splitItems(labelled);
   const items: EvalItem[] = [];
   for (const [i, it] of labelled.entries()) {
-    const sig = sigs[i];
+    const sig = sigs[i] && opts.ablateNames ? ablateNames(sigs[i]!) : sigs[i];
     if (!sig) continue;
     items.push({
       idx: items.length, id: it.id, label: it.label, kind: it.kind, time: it.time, group: it.group, split: split.of(it),

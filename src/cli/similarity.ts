@@ -374,6 +374,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .option('-j, --jobs <n>', 'extraction worker threads for dumps')
     .option('--no-cache', 'extract every signature again (default: cached in the temp directory by file and rules version)')
     .option('--no-clustering', 'leave clustering out')
+    .option('--ablate-names', 'replace every chosen name (locks, tasks, cgroups, module functions) by a placeholder first: what the mechanism alone tells apart')
     .option('--model <dir>', 'also evaluate the engine re-ranked by this learned model (listed first)')
     .option('--calibrate', 'write the engine\'s fitted thresholds into --store\'s config')
     .option('--store <dir>', 'with --calibrate: the store to configure')
@@ -386,7 +387,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       let set;
       try {
         set = await loadEvalSet(String(o.set), {
-          jobs: o.jobs ? Number(o.jobs) : os.availableParallelism(), cache: o.cache === false ? null : undefined,
+          jobs: o.jobs ? Number(o.jobs) : os.availableParallelism(), cache: o.cache === false ? null : undefined, ablateNames: !!o.ablateNames,
           progress: process.stderr.isTTY ? (d, t, n) => ctx.progress(d, t, n) : undefined,
         });
       } catch (e) {
@@ -427,7 +428,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
         await store.setConfig('calibration', { set: path.resolve(String(o.set)), at: new Date().toISOString(), thresholds: eng.thresholds });
         await store.close();
       }
-      process.stdout.write(o.json ? JSON.stringify({ set: String(o.set), splitBy: set.splitBy, failed: set.failed, ...report }, null, 2) + '\n' : renderEval(report, `${o.set} (halves by ${set.splitBy === 'manifest' ? 'the manifest\'s split' : 'root-cause hash'})`));
+      process.stdout.write(o.json ? JSON.stringify({ set: String(o.set), splitBy: set.splitBy, ablateNames: !!o.ablateNames, failed: set.failed, ...report }, null, 2) + '\n' : renderEval(report, `${o.set} (halves by ${set.splitBy === 'manifest' ? 'the manifest\'s split' : 'root-cause hash'}${o.ablateNames ? '; names ablated' : ''})`));
     });
 
   const dataset = program.command('dataset').description('labelled sets in the manifest format vaat eval reads');
