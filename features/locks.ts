@@ -54,9 +54,12 @@ interface FeatureFrames {
 
 let primitiveRe: RegExp | null = null;
 
+/** One regular expression for a list of them; an empty list matches nothing (not, as new RegExp('') would, everything). */
+const anyOf = (list: string[]): RegExp => (list.length ? new RegExp(list.join('|')) : /(?!)/);
+
 /** The blocking primitive a holder's stack (as extractLocks writes it) starts with — schedule_timeout, wait_for_completion, mutex_lock… — or null when its holder was not blocked in one. */
 export function blockingPrimitive(frames: readonly string[]): string | null {
-  primitiveRe ??= new RegExp(dataJson<FeatureFrames>('features/data/families.json').holderPrimitive.join('|'));
+  primitiveRe ??= anyOf(dataJson<FeatureFrames>('features/data/families.json').holderPrimitive);
   const f = frames[0];
   return f !== undefined && primitiveRe.test(frameFunction(f)) ? frameFunction(f) : null;
 }
@@ -66,8 +69,8 @@ export function extractLocks(prog: Program, problems: Problems): { part: LocksPa
   const rep = blockedTasks(prog);
   problems.list.push(...rep.problems);
   const rules = dataJson<FeatureFrames>('features/data/families.json');
-  const skip = new RegExp(rules.holderSkip.join('|'));
-  const keep = (primitiveRe ??= new RegExp(rules.holderPrimitive.join('|')));
+  const skip = anyOf(rules.holderSkip);
+  const keep = (primitiveRe ??= anyOf(rules.holderPrimitive));
   const waitKinds: Record<string, number> = {};
   for (const b of rep.blocked) waitKinds[b.waitKind] = (waitKinds[b.waitKind] ?? 0) + 1;
   const byLock = new Map<string, LockEntry>();
