@@ -39,7 +39,7 @@ export function cpuRegisters(prog: Program): CpuRegisterSet {
   const cached = prog.cache.get('stack:cpuregs') as CpuRegisterSet | undefined;
   if (cached) return cached;
   const cpus = new Map<number, CpuRegisters>();
-  const kdump = prog.vmcoreinfo.crashTime !== undefined;
+  const kdump = prog.vmcoreinfo.kexecCrash;
   const notes = prog.dump.notes.filter((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
   if (kdump && prog.hasSymbol('crash_notes')) {
     const base = prog.readU64(prog.symbol('crash_notes'));

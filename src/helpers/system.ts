@@ -45,6 +45,7 @@ export function uptimeSeconds(prog: Program): number {
 export function crashTime(prog: Program): { seconds: number; source: string } {
   const ct = prog.vmcoreinfo.crashTime;
   if (ct !== undefined) return { seconds: ct, source: 'VMCOREINFO CRASHTIME' };
+  if (prog.vmcoreinfo.kexecCrash) throw new ReadFault(`VMCOREINFO CRASHTIME=${JSON.stringify(prog.vmcoreinfo.get('CRASHTIME')!.slice(0, 32))} is not a number of seconds: damaged`);
   const tk = prog.object('tk_core').member('timekeeper');
   return { seconds: tk.member('xtime_sec').num(), source: 'timekeeper xtime_sec' };
 }

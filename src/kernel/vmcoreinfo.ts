@@ -58,9 +58,18 @@ export class VmcoreInfo {
     return parseHex(this.entries.get('KERNELOFFSET')) ?? 0n;
   }
 
-  /** Seconds since the epoch at crash time; absent in hypervisor dumps. */
+  /** Seconds since the epoch at crash time; absent in hypervisor dumps (and when the value is damaged: see kexecCrash). */
   get crashTime(): number | undefined {
     return parseDec(this.entries.get('CRASHTIME'));
+  }
+
+  /**
+   * Written by the crashing kernel itself (kexec into a capture kernel): the kernel adds CRASHTIME
+   * at crash time, a hypervisor's dump has none. The key decides, not its value, so a damaged
+   * number does not turn a kdump into a hypervisor dump.
+   */
+  get kexecCrash(): boolean {
+    return this.entries.has('CRASHTIME');
   }
 
   get buildId(): string | undefined {

@@ -114,6 +114,31 @@ test('garbage OSRELEASE: the signature says the release is unknown and why', () 
   assert.ok(sig.problems.some((p) => p.context === 'dump' && /OSRELEASE .* is not a kernel release/.test(p.reason)), JSON.stringify(sig.problems));
 });
 
+test('a damaged CRASHTIME value: still a kdump (bt -a as crash shows it for the intact dump), the crash time named as damaged', () => {
+  const f = fixture('softlockup');
+  const b = fs.readFileSync(f.dumpPath);
+  const key = 'CRASHTIME=';
+  let n = 0;
+  for (let at = b.indexOf(key, 0, 'latin1'); at >= 0; at = b.indexOf(key, at + 1, 'latin1')) {
+    for (let i = at + key.length; b[i] !== 0x0a && i < at + key.length + 20; i++) b[i] = 0x7a;
+    n++;
+  }
+  assert.ok(n >= 1);
+  const file = write('crashtime.kdump', b);
+  // crash's bt -a of the intact dump: the panic CPU starts in machine_kexec, the other CPU in its NMI handler.
+  const bt = vaat(['bt', '-a', file], { timeoutMs: 120_000 });
+  assert.equal(bt.code, 0, bt.err);
+  const fns = (t: string) => [...t.matchAll(/^\s*#\d+ \[[0-9a-f]+\] (\S+?)(?:\+\S+)? at/gm)].map((m) => m[1]!.replace(/\.cold$/, ''));
+  const ours = fns(bt.out);
+  const crash = fns(f.crash('bt-a'));
+  assert.deepEqual(ours.slice(0, 3), crash.slice(0, 3));
+  assert.ok(ours.includes('crash_nmi_callback') && crash.includes('crash_nmi_callback'));
+  const sys = vaat(['sys', file], { timeoutMs: 120_000 });
+  assert.equal(sys.code, 0, sys.err);
+  assert.match(sys.err, /crash time: VMCOREINFO CRASHTIME="z+" is not a number of seconds/);
+  assert.doesNotMatch(sys.out, /DATE/);
+});
+
 test('nr_cpu_ids read as billions: bounded, said, and every per-CPU command finishes', () => {
   const { file, offset } = elfOffsetOf('nr_cpu_ids');
   file.writeUInt32LE(0x7fffffff, offset);
