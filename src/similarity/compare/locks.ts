@@ -49,8 +49,8 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
       holder = la.holder.frames.length || lb.holder.frames.length ? stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch) : null;
       if (holder !== null) {
         const s = `holder stacks: ${la.holder.frames.slice(0, 3).join(' < ') || '-'} / ${lb.holder.frames.slice(0, 3).join(' < ') || '-'}`;
-        (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${[...(pa ? [pa] : []), ...al.common.slice(0, 3)].join(' < ')})` : s);
         if (pa !== pb) differed.push(`holders block in different primitives: ${pa ?? 'none'} / ${pb ?? 'none'}`);
+        else (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${[...(pa ? [pa] : []), ...al.common.slice(0, 3)].join(' < ')})` : s);
       }
       state = Number(la.holder.state === lb.holder.state);
       if (!state) differed.push(`holder states differ: ${la.holder.state} / ${lb.holder.state}`);
