@@ -29,7 +29,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Signature } from '../../features/signature.js';
 import type { SignatureView } from './view.js';
-import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow } from './rows.js';
+import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
@@ -334,12 +334,7 @@ export class PgStore implements Store {
   }
 
   async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
-    const counts = new Map<string, number>();
-    let docs = 0;
-    for await (const fs_ of frames) {
-      if (fs_.length) docs++;
-      for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
-    }
+    const { docs, counts } = await countFrames(frames);
     await this.exclusive(async () => {
       await this.q.query('DELETE FROM frame_df');
       const keys = [...counts.keys()];

@@ -49,3 +49,14 @@ export function bytesVector(b: Buffer): Float32Array {
   Buffer.from(out.buffer).set(b);
   return out;
 }
+
+/** Document frequencies of frames: in how many stacks each occurs, and how many stacks had any. */
+export async function countFrames(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<{ docs: number; counts: Map<string, number> }> {
+  const counts = new Map<string, number>();
+  let docs = 0;
+  for await (const fs_ of frames) {
+    if (fs_.length) docs++;
+    for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
+  }
+  return { docs, counts };
+}

@@ -11,7 +11,7 @@ import * as zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Signature } from '../../features/signature.js';
 import { viewOf, type SignatureView } from './view.js';
-import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow } from './rows.js';
+import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
@@ -354,12 +354,7 @@ export class SqliteStore implements Store {
   }
 
   async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
-    const counts = new Map<string, number>();
-    let docs = 0;
-    for await (const fs_ of frames) {
-      if (fs_.length) docs++;
-      for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
-    }
+    const { docs, counts } = await countFrames(frames);
     this.db.transaction(() => {
       this.db.exec('DELETE FROM frame_df');
       const ins = this.db.prepare('INSERT INTO frame_df (frame, df) VALUES (?, ?)');
