@@ -30,4 +30,5 @@ fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(res, null, 1) + 
 console.log(renderCampaign(res));
 console.log(`\n${res.cases} cases in ${res.seconds.toFixed(0)} s (seed ${seed}); ${res.failures.length} distinct failures; ${res.cleanErrorsWithoutOffset} clean errors name no offset or address; reproducers in ${path.join(out, 'reproducers')}`);
 for (const f of res.failures) console.log(`  ${f.count}× ${f.example}`);
+if (res.cleanErrorsWithoutOffsetKinds?.length) console.log(`\nclean errors that name no offset or address, by message:\n${res.cleanErrorsWithoutOffsetKinds.map((k) => `  ${k.count}× ${k.example}`).join('\n')}`);
 process.exit(res.failures.length ? 1 : 0);

@@ -341,6 +341,8 @@ export interface CampaignResult {
   /** input kind / command → outcome → runs */
   table: Record<string, Record<string, number>>;
   cleanErrorsWithoutOffset: number;
+  /** Those clean errors by message (numbers and paths folded), with a count and one example each. */
+  cleanErrorsWithoutOffsetKinds: Array<{ key: string; count: number; example: string }>;
   failures: Array<{ key: string; count: number; example: string; reproducer: string }>;
 }
 
@@ -366,6 +368,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const table = new Map<string, Map<string, number>>();
   const failures = new Map<string, { size: number; file: string; count: number; example: string }>();
   let noOffset = 0;
+  const noOffsetKinds = new Map<string, { count: number; example: string }>();
   let next = 0;
   let done = 0;
   const t0 = Date.now();
@@ -385,7 +388,13 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       const k = b.kind === 'dump' ? `dump ${cmd[0]}` : 'console log';
       if (!table.has(k)) table.set(k, new Map());
       table.get(k)!.set(res.outcome, (table.get(k)!.get(res.outcome) ?? 0) + 1);
-      if (res.outcome === 'clean error' && res.noOffset) noOffset++;
+      if (res.outcome === 'clean error' && res.noOffset) {
+        noOffset++;
+        const key = failureKey(res);
+        const k = noOffsetKinds.get(key) ?? { count: 0, example: `${b.name} ${m.name}: vaat ${res.command} → ${res.detail}` };
+        k.count++;
+        noOffsetKinds.set(key, k);
+      }
       if (res.outcome !== 'result' && res.outcome !== 'clean error') {
         const key = failureKey(res);
         const prev = failures.get(key);
@@ -411,6 +420,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     cases: o.cases, seconds: (Date.now() - t0) / 1000,
     table: Object.fromEntries([...table].map(([k, m]) => [k, Object.fromEntries(m)])),
     cleanErrorsWithoutOffset: noOffset,
+    cleanErrorsWithoutOffsetKinds: [...noOffsetKinds].map(([key, k]) => ({ key, ...k })).sort((a, b) => b.count - a.count),
     failures: [...failures].map(([key, f]) => ({ key, count: f.count, example: f.example, reproducer: f.file })),
   };
 }
