@@ -4,7 +4,7 @@
 // console text and read exactly like a dmesg/serial log, so the part built
 // from a vmcore equals the part built from the console that saw it die.
 
-import { splitConsole, looksBinary, type ConsoleLine } from './console.js';
+import { splitConsole, looksBinary, firstControlByte, type ConsoleLine } from './console.js';
 import { TitleExtractor } from './title.js';
 import { readTrace, frameFunction, frameModule, MARKERS } from './trace.js';
 import { normalizeTitle } from './title.js';
@@ -81,7 +81,7 @@ const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?)(?: Kdump
 
 /** The panic part of a console text (dmesg, serial log, or a dump's log rendered as text). */
 export function panicFromText(text: string): PanicPart {
-  if (looksBinary(text)) throw new NotAConsoleLogError('more than 10% of the first 64 KiB are control bytes');
+  if (looksBinary(text)) throw new NotAConsoleLogError(`more than 30% of the first 64 KiB are control bytes (the first at offset ${firstControlByte(text)})`);
   const lines = crashedKernelLines(splitConsole(text));
   return panicFromLines(lines);
 }

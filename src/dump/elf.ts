@@ -75,7 +75,7 @@ export class ElfCore extends PagedMemory {
       }
     }
     this.segments.sort((a, b) => a.paddr - b.paddr);
-    if (this.segments.length === 0) throw new FormatError('ELF: no PT_LOAD segments');
+    if (this.segments.length === 0) throw new FormatError(`ELF: no PT_LOAD segments among the ${phnum} program headers at offset ${phoff}`);
     const end = Math.max(...this.segments.map((s) => s.offset + s.filesz));
     if (end > src.size) {
       this.problems.push(`dump file truncated at ${src.size} bytes: its segments extend to ${end} (${end - src.size} bytes of memory missing)`);

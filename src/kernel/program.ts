@@ -195,7 +195,7 @@ export class Program {
     else if (opts.systemMap) this.symbolSource = 'system-map';
     else {
       throw new ProgramError(
-        `VMCOREINFO of ${vi.osrelease} has no kallsyms tables (kernels before 6.0): pass --system-map <System.map> (and --btf <file> if the dump's own BTF cannot be found)`,
+        `${this.vmcoreinfoWhere} (${vi.osrelease}) has no kallsyms tables (kernels before 6.0): pass --system-map <System.map> (and --btf <file> if the dump's own BTF cannot be found)`,
       );
     }
   }
@@ -508,7 +508,7 @@ export class Program {
   /** per_cpu(name, cpu) as an object. */
   perCpu(name: string, cpu: number, type?: Type | string): KObject {
     const t = type === undefined ? this.perCpuType(name) ?? this.globalType(name) : typeof type === 'string' ? this.type(type) : type;
-    if (!t) throw new ReadFault(`type of per-CPU variable ${name} unknown`);
+    if (!t) throw new ReadFault(`type of per-CPU variable ${name} (${this.hasSymbol(name) ? `at 0x${this.symbol(name).toString(16)}` : 'no symbol'}) unknown: the BTF has no variable of that name`);
     return new KObject(this, t, this.perCpuAddress(name, cpu));
   }
 
