@@ -90,7 +90,7 @@ export class KdumpFile extends PagedMemory {
     if (h.length < HEADER_SIZE) throw new TruncatedDumpError(h.length, 'kdump header cut short');
     const blockSize = h.readInt32LE(428);
     if (blockSize < 512 || blockSize > 1 << 20 || (blockSize & (blockSize - 1)) !== 0) {
-      throw new FormatError(`kdump header: impossible block_size ${blockSize} (big-endian or damaged header)`);
+      throw new FormatError(`kdump header: impossible block_size ${blockSize} at offset 428 (big-endian or damaged header)`);
     }
     super(blockSize, cachePages);
     const uts = (i: number) => cstr(h.subarray(12 + 65 * i, 12 + 65 * (i + 1)));
@@ -111,10 +111,10 @@ export class KdumpFile extends PagedMemory {
       nrCpus: h.readInt32LE(460),
     };
     const hv = this.header.headerVersion;
-    if (hv < 0 || hv > 64) throw new FormatError(`kdump header: impossible header_version ${hv}`);
+    if (hv < 0 || hv > 64) throw new FormatError(`kdump header: impossible header_version ${hv} at offset 8`);
     if (hv > 6) this.problems.push(`kdump header_version ${hv} is newer than 6; reading it as 6`);
     if (this.header.subHdrSize < 0 || this.header.bitmapBlocks <= 0) {
-      throw new FormatError(`kdump header: impossible sub_hdr_size ${this.header.subHdrSize} / bitmap_blocks ${this.header.bitmapBlocks}`);
+      throw new FormatError(`kdump header: impossible sub_hdr_size ${this.header.subHdrSize} / bitmap_blocks ${this.header.bitmapBlocks} at offsets 432 / 436`);
     }
 
     // Sub-header (x86_64 layout); fields appear with header versions 1..6.

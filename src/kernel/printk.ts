@@ -247,7 +247,7 @@ export function readLog(prog: Program, opts: { levels?: boolean } = {}): LogResu
     }, problems);
     return { records, format: 'legacy', problems };
   }
-  throw new ProgramError('VMCOREINFO names neither prb nor log_buf: no kernel log to read');
+  throw new ProgramError(`${prog.vmcoreinfoWhere} names neither prb nor log_buf: no kernel log to read`);
 }
 
 /** Every field read from a descriptor or info record must lie inside it (VMCOREINFO may be damaged). */

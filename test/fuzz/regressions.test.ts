@@ -69,7 +69,7 @@ test('a kdump file cut inside its signature is a truncated dump, not a text file
   oneLine(['sys', write('cut-magic.kdump', hung().subarray(0, 5))], /truncated dump: the file ends after 5 bytes, inside its "KDUMP" signature at offset 0/);
 });
 
-test('clean errors a 10,000-case campaign found without a place now name one: binary "console" text, an ELF without PT_LOAD', () => {
+test('clean errors the 10,000-case campaigns found without a place now name one: binary "console" text, an ELF without PT_LOAD, kdump header values', () => {
   const bin = Buffer.alloc(4096, 0x41);
   for (let i = 100; i < bin.length; i += 2) bin[i] = 0x01;
   oneLine(['signature', '--log', write('binary.log', bin)], /not a console log: more than 30% of the first 64 KiB are control bytes \(the first at offset 100\)/);
@@ -79,6 +79,13 @@ test('clean errors a 10,000-case campaign found without a place now name one: bi
   const phnum = f.readUInt16LE(56);
   for (let i = 0; i < phnum; i++) if (f.readUInt32LE(phoff + i * 56) === 1) f.writeUInt32LE(0, phoff + i * 56);
   oneLine(['sys', write('no-load.elf', f)], new RegExp(`ELF: no PT_LOAD segments among the ${phnum} program headers at offset ${phoff}`));
+  // kdump header fields with impossible values: the field, its value and its offset.
+  const hv = hung();
+  hv.writeInt32LE(65536, 8);
+  oneLine(['sys', write('header-version.kdump', hv)], /impossible header_version 65536 at offset 8/);
+  const bs = hung();
+  bs.writeInt32LE(36864, 428);
+  oneLine(['sys', write('block-size.kdump', bs)], /impossible block_size 36864 at offset 428/);
 });
 
 test('a FIFO with no writer: refused at once, not waited on', () => {
