@@ -17,11 +17,11 @@ export const LAB_DIR = () => path.join(packageRoot(), 'datasets', 'lab');
 /** Hash of everything that decides what a run produces (module source, guest init, scenario table, lab code version). */
 export function labVersion(): string {
   const h = crypto.createHash('sha256');
-  for (const f of ['labcrash/labcrash.c', 'labcrash/Kbuild', 'guest/init', 'kernels.json']) h.update(fs.readFileSync(path.join(LAB_DIR(), f)));
+  for (const f of ['labcrash/labcrash.c', 'labcrash/Kbuild', 'guest/init', 'kernels.json', 'names.json']) h.update(fs.readFileSync(path.join(LAB_DIR(), f)));
   // Of the scenario table, only what changes how a run is made. Labels and the expected panic
   // are not built into a dump: cached runs are re-checked against them on every build.
   const table = JSON.parse(fs.readFileSync(path.join(LAB_DIR(), 'scenarios.json'), 'utf8')) as { scenarios: Array<Record<string, unknown>> };
-  h.update(JSON.stringify(table.scenarios.map((s) => [s.name, s.minCpus ?? null, s.timeout])));
+  h.update(JSON.stringify(table.scenarios.map((s) => [s.name, s.minCpus ?? null, s.timeout, s.lockType ?? null])));
   h.update('lab-runner-3');
   return h.digest('hex').slice(0, 16);
 }

@@ -15,7 +15,7 @@ import { dataJson, packageRoot } from '../../src/util/datafile.js';
 import { ensureHostPackages, chooseAccel, LabError } from './host.js';
 import { prepareKernel, type LabKernel } from './kernel.js';
 import { buildModule, buildInitramfs, labVersion } from './build.js';
-import { runScenario, type Variation, type RunResult } from './run.js';
+import { runScenario, type Variation, type RunResult, type LabNames } from './run.js';
 
 export interface Scenario {
   name: string;
@@ -25,6 +25,17 @@ export interface Scenario {
   varies?: string;
   minCpus?: number;
   timeout: number;
+  /** The pool the scenario's lock is drawn from (default: mutexes). */
+  lockType?: 'mutex' | 'rwsem' | 'spinlock';
+}
+
+interface NamePools {
+  mutexes: string[];
+  rwsems: string[];
+  spinlocks: string[];
+  functions: string[];
+  comms: string[];
+  cgroups: string[];
 }
 
 export interface ManifestEntry {
@@ -98,8 +109,8 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
   const cap: Variation['capture'] = capture === 'both' ? ((index + r) % 2 === 0 ? 'kdump' : 'qmp') : capture;
   const minCpus = s.minCpus ?? 1;
   const cpus = Math.max(minCpus, pick([1, 2, 2, 3, 4]));
-  // The kdump path needs room for crashkernel=128M; the QMP path runs in less.
-  const memMiB = cap === 'kdump' ? 384 : pick([256, 320, 384]);
+  // kdump needs room for crashkernel=128M; QMP's ELF holds all of memory, so its guests stay small.
+  const memMiB = cap === 'kdump' ? pick([384, 512, 1024]) : pick([256, 384, 512]);
   const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo', 'zstd'] as const) : pick(['none', 'zlib'] as const);
   const v = {
     run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
@@ -107,7 +118,29 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
     delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2, sleepers: pick([0, 0, 4, 16]),
   };
   const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}k${v.sleepers}-d${v.delayMs}-n${v.nr}s${v.site}`;
-  return { id, ...v };
+  return { id, ...v, names: drawNames(s, vseed) };
+}
+
+/**
+ * The names of one run, drawn from datasets/lab/names.json with their own stream (so adding a
+ * pool does not move the other draws): distinct functions, distinct thread names, two different
+ * mutexes. Every scenario draws from the same pools, so a name says nothing about the label.
+ */
+export function drawNames(s: Scenario, vseed: number): LabNames {
+  const pools = dataJson<NamePools>('datasets/lab/names.json');
+  const rnd = prng(hash32(`names:${vseed}`));
+  const distinct = (xs: string[], n: number): string[] => {
+    const left = [...xs];
+    const out: string[] = [];
+    for (let i = 0; i < n && left.length; i++) out.push(left.splice(Math.floor(rnd() * left.length), 1)[0]!);
+    return out;
+  };
+  const lockPool = { mutex: pools.mutexes, rwsem: pools.rwsems, spinlock: pools.spinlocks }[s.lockType ?? 'mutex'];
+  const [m1, m2] = distinct(pools.mutexes, 2);
+  const lock = (s.lockType ?? 'mutex') === 'mutex' ? m1! : distinct(lockPool, 1)[0]!;
+  const [fn, fn2, fn3] = distinct(pools.functions, 3);
+  const [comm, comm2, comm3] = distinct(pools.comms, 3);
+  return { lock, lock2: m2!, fn: fn!, fn2: fn2!, fn3: fn3!, comm: comm!, comm2: comm2!, comm3: comm3!, cgroup: distinct(pools.cgroups, 1)[0]! };
 }
 
 function sha256File(file: string): string {
@@ -342,7 +375,7 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
           capture: res.capture,
           format: res.format,
           compression: res.format === 'elf' ? 'none' : res.capture === 'kdump' ? v.compression : 'zlib',
-          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, delayMs: v.delayMs, nr: v.nr, site: v.site },
+          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, delayMs: v.delayMs, nr: v.nr, site: v.site, names: v.names },
           sha256: sha256File(res.dump),
           bytes: fs.statSync(res.dump).size,
           console: path.relative(out, path.join(dir, path.basename(res.console))),

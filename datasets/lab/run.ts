@@ -30,6 +30,24 @@ export interface Variation {
   delayMs: number;
   nr: number;
   site: number;
+  /** Names drawn for this run (datasets/lab/names.json), passed to labcrash and the guest's init. */
+  names: LabNames;
+}
+
+export interface LabNames {
+  /** The scenario's lock (from the pool of its lock type) and a second, different mutex. */
+  lock: string;
+  lock2: string;
+  /** Functions the scenario's threads run (holder / actor, waiters / others, a third task). */
+  fn: string;
+  fn2: string;
+  fn3: string;
+  /** Their thread names. */
+  comm: string;
+  comm2: string;
+  comm3: string;
+  /** The cgroup (under the cgroup2 root) a throttled holder runs in. */
+  cgroup: string;
 }
 
 export interface RunResult {
@@ -51,6 +69,9 @@ function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, 
   const append = [
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
     `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.delay=${v.delayMs}`,
+    // labcrash's name parameters, comma-separated (the init splits them); names hold no spaces or commas.
+    `lab.mod=${(['lock', 'lock2', 'fn', 'fn2', 'fn3', 'comm', 'comm2', 'comm3'] as const).map((k) => `${k}=${v.names[k]}`).join(',')}`,
+    `lab.cg=${v.names.cgroup}`,
   ];
   if (v.capture === 'kdump') {
     const opt = { zlib: '-c', lzo: '-l', zstd: '-z', none: '-c' }[v.compression];

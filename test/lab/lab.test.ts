@@ -30,7 +30,25 @@ test('variations are a pure function of (seed, scenario, run); both capture path
   assert.notEqual(variation(hung, 0, 1, 'both', 0).capture, variation(hung, 1, 1, 'both', 0).capture);
   const rq = s.find((x) => x.name === 'rqimbalance')!;
   for (let r = 0; r < 20; r++) assert.ok(variation(rq, r, 1, 'qmp', 0).cpus >= 2);
-  for (let r = 0; r < 20; r++) assert.equal(variation(hung, r, 1, 'kdump', 0).memMiB, 384);
+  // kdump needs room for crashkernel=128M.
+  for (let r = 0; r < 20; r++) assert.ok(variation(hung, r, 1, 'kdump', 0).memMiB >= 384);
+  // Names are drawn from the pools, every scenario from the same ones: over runs, a hung task and a
+  // soft lockup use the same function and thread names, so no name says which scenario ran.
+  const pools = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'datasets/lab/names.json'), 'utf8')) as Record<string, string[]>;
+  const soft = s.find((x) => x.name === 'softlockup')!;
+  const spin = s.find((x) => x.name === 'spinlockup')!;
+  const seen = (sc: typeof hung, k: 'fn' | 'fn2' | 'comm') => new Set(Array.from({ length: 40 }, (_, r) => variation(sc, r, 1, 'both', 0).names[k]));
+  for (const k of ['fn', 'fn2', 'comm'] as const) {
+    assert.ok(seen(hung, k).size >= 5, `${k} varies`);
+    assert.deepEqual([...seen(hung, k)].filter((n) => seen(soft, k).has(n)).length > 3, true, `${k} shared across scenarios`);
+  }
+  for (let r = 0; r < 20; r++) {
+    const n = variation(hung, r, 1, 'both', 0).names;
+    assert.ok(pools.mutexes!.includes(n.lock) && pools.mutexes!.includes(n.lock2) && n.lock !== n.lock2);
+    assert.equal(new Set([n.fn, n.fn2, n.fn3]).size, 3);
+    assert.ok(n.comm.length <= 15 && pools.comms!.includes(n.comm));
+    assert.ok(pools.spinlocks!.includes(variation(spin, r, 1, 'both', 0).names.lock));
+  }
   // Confusable pairs and varying sites are declared.
   assert.ok(s.filter((x) => x.confusable?.length).length >= 6);
   assert.ok(s.filter((x) => x.varies).length >= 2);
@@ -98,11 +116,14 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   prog.close();
   const con = fs.readFileSync(path.join(OUT, hung.console), 'latin1');
   assert.deepEqual(sig.panic, signatureFromConsole(con, 'console.log').panic);
-  assert.equal(sig.panic?.title, 'INFO: task hung in lab_waiter');
+  // The names were drawn for this run and recorded in the manifest: the waiters run fn2, the holder is comm.
+  const names = hung.variation.names;
+  assert.equal(sig.panic?.title, `INFO: task hung in ${names.fn2}`);
   const lk = sig.locks!.locks[0]!;
-  assert.equal(lk.name, 'lab_mutex');
-  assert.equal(lk.holder?.comm, 'labcrash-holder');
-  assert.equal(lk.holder?.pid, Number(/labcrash: holder (\d+) took lab_mutex/.exec(con)![1]));
+  assert.equal(lk.name, names.lock);
+  assert.equal(lk.holder?.comm, names.comm);
+  assert.equal(lk.holder?.pid, Number(new RegExp(`labcrash: holder (\\d+) took ${names.lock}\\b`).exec(con)![1]));
+  assert.deepEqual(lk.waiterComms, [names.comm2]);
   assert.equal(lk.waiters, hung.variation.nr);
   assert.equal(sig.cpu?.onlineCount, hung.variation.cpus);
   const sp = Program.open(path.join(OUT, sysrq.path));
