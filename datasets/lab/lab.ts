@@ -77,6 +77,8 @@ export interface LabOptions {
   /** Where downloads, unpacked kernels and builds are cached (default <out>/.lab). */
   cache?: string;
   retries?: number;
+  /** Guest memory for every run, instead of the drawn size (scale dumps). */
+  memMiB?: number;
   log?: (s: string) => void;
   progress?: (done: number, total: number, text: string) => void;
 }
@@ -102,7 +104,7 @@ function hash32(s: string): number {
 }
 
 /** The variation of run `r` of a scenario: everything derived from (seed, scenario, run). */
-export function variation(s: Scenario, r: number, seed: number, capture: LabOptions['capture'], index: number): Variation {
+export function variation(s: Scenario, r: number, seed: number, capture: LabOptions['capture'], index: number, memOverride?: number): Variation {
   const vseed = hash32(`${seed}:${s.name}:${r}`);
   const rnd = prng(vseed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
@@ -110,7 +112,9 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
   const minCpus = s.minCpus ?? 1;
   const cpus = Math.max(minCpus, pick([1, 2, 2, 3, 4]));
   // kdump needs room for crashkernel=128M; QMP's ELF holds all of memory, so its guests stay small.
-  const memMiB = cap === 'kdump' ? pick([384, 512, 1024]) : pick([256, 384, 512]);
+  const drawnMem = cap === 'kdump' ? pick([384, 512, 1024]) : pick([256, 384, 512]);
+  // A fixed size (the scale dumps of bench/scale.mjs) replaces the draw; the other draws stay the same.
+  const memMiB = memOverride ?? drawnMem;
   const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo', 'zstd'] as const) : pick(['none', 'zlib'] as const);
   const v = {
     run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
@@ -317,7 +321,7 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
     const initrd = buildInitramfs(k, ko, cache, log);
     for (const [si, s] of chosen.entries()) {
       for (let r = 0; r < opts.runs; r++) {
-        const v = variation(s, r, opts.seed, opts.capture, si);
+        const v = variation(s, r, opts.seed, opts.capture, si, opts.memMiB);
         const id = `${k.release}/${s.name}/${v.id}`;
         const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, scenario: s.name, v, version })).digest('hex').slice(0, 16);
         const prev = entries.get(id);

@@ -348,10 +348,13 @@ export function buildCli(): Command {
     .option('--capture <path>', 'kdump, qmp or both (alternating)', 'both')
     .option('--seed <n>', 'seed for the variations', '1')
     .option('--cache <dir>', 'downloads and builds (default <out>/.lab)')
+    .option('--mem <MiB>', 'guest memory for every run instead of the drawn size (kdump needs ≥ 384)')
     .option('--json', 'print the result as JSON')
     .action(async (_o, cmd: Command) => {
       const o = g(cmd);
       const { buildLab } = await import('../../datasets/lab/lab.js');
+      const mem = o.mem === undefined ? undefined : Number(o.mem);
+      if (mem !== undefined && !(Number.isInteger(mem) && mem >= 128 && mem <= 65536)) fail('lab build', new Error(`--mem ${String(o.mem)}: MiB between 128 and 65536`));
       const capture = String(o.capture);
       if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new Error(`--capture ${capture}: kdump, qmp or both`));
       const t0 = Date.now();
@@ -365,6 +368,7 @@ export function buildCli(): Command {
           capture: capture as 'kdump' | 'qmp' | 'both',
           seed: Number(o.seed),
           cache: o.cache as string | undefined,
+          memMiB: mem,
           log: (s) => process.stderr.write(`lab: ${s}\n`),
           progress: (done, total, text) => progressLine(done, total, text),
         });
