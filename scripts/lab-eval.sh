@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 MECH=nullderef,timer,softirq,softlockup,rqimbalance,spinlockup,hung,hungb,hungcg,hungchain,abba
 node bin/vaat.js lab build -o "$DIR" --kernels 6.1 --scenarios all --runs 5 --capture both
 node bin/vaat.js lab build -o "$DIR" --kernels 6.12 --scenarios "$MECH,sysrq,panic,warn,uaf,oom" --runs 3 --capture both
+node bin/vaat.js lab build -o "$DIR" --kernels 6.1-47 --scenarios "$MECH" --runs 3 --capture both
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1 --ablate-names
 node scripts/lab-subset.mjs "$DIR"

@@ -17,7 +17,11 @@ export const LAB_DIR = () => path.join(packageRoot(), 'datasets', 'lab');
 /** Hash of everything that decides what a run produces (module source, guest init, scenario table, lab code version). */
 export function labVersion(): string {
   const h = crypto.createHash('sha256');
-  for (const f of ['labcrash/labcrash.c', 'labcrash/Kbuild', 'guest/init', 'kernels.json', 'names.json']) h.update(fs.readFileSync(path.join(LAB_DIR(), f)));
+  for (const f of ['labcrash/labcrash.c', 'labcrash/Kbuild', 'guest/init', 'names.json']) h.update(fs.readFileSync(path.join(LAB_DIR(), f)));
+  // Of the kernel table, what every run shares (apt sources, the capture kernel's makedumpfile);
+  // a kernel's own entry goes into its runs' cache keys, so adding a kernel keeps the others' runs.
+  const kt = kernelsFile();
+  h.update(JSON.stringify([kt.apt, kt.guestMakedumpfile]));
   // Of the scenario table, only what changes how a run is made. Labels and the expected panic
   // are not built into a dump: cached runs are re-checked against them on every build.
   const table = JSON.parse(fs.readFileSync(path.join(LAB_DIR(), 'scenarios.json'), 'utf8')) as { scenarios: Array<Record<string, unknown>> };

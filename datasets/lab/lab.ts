@@ -104,7 +104,7 @@ function hash32(s: string): number {
 }
 
 /** The variation of run `r` of a scenario: everything derived from (seed, scenario, run). */
-export function variation(s: Scenario, r: number, seed: number, capture: LabOptions['capture'], index: number, memOverride?: number): Variation {
+export function variation(s: Scenario, r: number, seed: number, capture: LabOptions['capture'], index: number, memOverride?: number, release = ''): Variation {
   const vseed = hash32(`${seed}:${s.name}:${r}`);
   const rnd = prng(vseed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
@@ -122,7 +122,7 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
     delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2, sleepers: pick([0, 0, 4, 16]),
   };
   const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}k${v.sleepers}-d${v.delayMs}-n${v.nr}s${v.site}`;
-  return { id, ...v, names: drawNames(s, vseed) };
+  return { id, ...v, names: drawNames(s, vseed, release) };
 }
 
 /**
@@ -130,9 +130,11 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
  * pool does not move the other draws): distinct functions, distinct thread names, two different
  * mutexes. Every scenario draws from the same pools, so a name says nothing about the label.
  */
-export function drawNames(s: Scenario, vseed: number): LabNames {
+export function drawNames(s: Scenario, vseed: number, release = ''): LabNames {
   const pools = dataJson<NamePools>('datasets/lab/names.json');
-  const rnd = prng(hash32(`names:${vseed}`));
+  // The kernel is in the seed: run r of a scenario on two kernels shares its other draws, but
+  // sharing its names would let a cross-kernel query find its twin by name alone.
+  const rnd = prng(hash32(`names:${vseed}:${release}`));
   const distinct = (xs: string[], n: number): string[] => {
     const left = [...xs];
     const out: string[] = [];
@@ -321,9 +323,9 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
     const initrd = buildInitramfs(k, ko, cache, log);
     for (const [si, s] of chosen.entries()) {
       for (let r = 0; r < opts.runs; r++) {
-        const v = variation(s, r, opts.seed, opts.capture, si, opts.memMiB);
+        const v = variation(s, r, opts.seed, opts.capture, si, opts.memMiB, k.release);
         const id = `${k.release}/${s.name}/${v.id}`;
-        const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, scenario: s.name, v, version })).digest('hex').slice(0, 16);
+        const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, dumpLevel: k.dumpLevel, scenario: s.name, v, version })).digest('hex').slice(0, 16);
         const prev = entries.get(id);
         if (prev && prev.cacheKey === cacheKey && fs.existsSync(path.join(out, prev.path))) {
           // Cached, but held to the scenario's current label and expected panic.

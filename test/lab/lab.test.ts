@@ -42,6 +42,9 @@ test('variations are a pure function of (seed, scenario, run); both capture path
     assert.ok(seen(hung, k).size >= 5, `${k} varies`);
     assert.deepEqual([...seen(hung, k)].filter((n) => seen(soft, k).has(n)).length > 3, true, `${k} shared across scenarios`);
   }
+  // The same run on two kernels draws other names (a cross-kernel twin is not found by name).
+  const differ = Array.from({ length: 20 }, (_, r) => JSON.stringify(variation(hung, r, 1, 'both', 0, undefined, '6.1.0-56-amd64').names) !== JSON.stringify(variation(hung, r, 1, 'both', 0, undefined, '6.12.95+deb12-amd64').names));
+  assert.ok(differ.filter(Boolean).length >= 18);
   for (let r = 0; r < 20; r++) {
     const n = variation(hung, r, 1, 'both', 0).names;
     assert.ok(pools.mutexes!.includes(n.lock) && pools.mutexes!.includes(n.lock2) && n.lock !== n.lock2);
