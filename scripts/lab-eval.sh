@@ -1,9 +1,11 @@
 #!/bin/sh
 # The lab figures of the README in one command: build the lab set (or reuse
 # what is cached in DIR), then `vaat eval` on it — every protocol, the learned
-# model beside the engine — once as built and once with every name ablated,
-# and on the mechanism-only families alone (scenarios with `confusable`
-# partners: same symptom, names drawn from the same pools), names ablated.
+# model beside the engine — once as built and once with every name ablated
+# (by-group there is by kernel), on the mechanism-only families alone
+# (scenarios with `confusable` partners: same symptom, names drawn from the
+# same pools), names ablated, and across capture paths (index kdump dumps,
+# query QEMU ones and back), names ablated.
 #   npm run lab:eval -- [DIR]        (default ./labset; about 80 min from scratch on 2 cores under TCG)
 set -eu
 DIR=${1:-./labset}
@@ -14,5 +16,7 @@ node bin/vaat.js lab build -o "$DIR" --kernels 6.12 --scenarios "$MECH,sysrq,pan
 node bin/vaat.js lab build -o "$DIR" --kernels 6.1-47 --scenarios "$MECH" --runs 3 --capture both
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1 --ablate-names
-node scripts/lab-subset.mjs "$DIR"
+node scripts/lab-subset.mjs "$DIR" --mechanism
 node bin/vaat.js eval --set "$DIR/mechanism.json" --model models/ranker-v1 --ablate-names
+node scripts/lab-subset.mjs "$DIR" --group capture
+node bin/vaat.js eval --set "$DIR/by-capture.json" --protocol by-group --ablate-names

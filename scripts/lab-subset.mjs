@@ -1,26 +1,37 @@
-// Write a manifest of the lab set's mechanism-only families: the scenarios
-// that declare `confusable` partners in datasets/lab/scenarios.json (same
-// symptom, same name pools, different mechanism). Paths stay relative to the
-// set's directory, so the subset manifest goes beside manifest.json.
-//   node scripts/lab-subset.mjs DIR [OUT]     (default OUT: DIR/mechanism.json)
+// Write another manifest over a lab set, beside its manifest.json (paths stay
+// relative to the set's directory):
+//   --mechanism       only the mechanism-only families: scenarios that declare
+//                     `confusable` partners in datasets/lab/scenarios.json (same
+//                     symptom, names from the same pools, different mechanism);
+//   --group capture   set each entry's `group` to its capture path (kdump, qmp),
+//                     so `vaat eval`'s by-group protocol indexes one capture path
+//                     and queries the other (by default a lab entry's group is
+//                     its kernel).
+//   node scripts/lab-subset.mjs DIR [--mechanism] [--group capture] [--out FILE]   (default FILE: DIR/mechanism.json or DIR/by-capture.json)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const dir = process.argv[2];
-if (!dir) {
-  console.error('usage: node scripts/lab-subset.mjs DIR [OUT]');
+const args = process.argv.slice(2);
+const dir = args.find((a, i) => !a.startsWith('--') && !['--group', '--out'].includes(args[i - 1] ?? ''));
+const opt = (n) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+const mechanism = args.includes('--mechanism');
+const group = opt('--group');
+if (!dir || (group !== undefined && group !== 'capture')) {
+  console.error('usage: node scripts/lab-subset.mjs DIR [--mechanism] [--group capture] [--out FILE]');
   process.exit(2);
 }
-const out = process.argv[3] ?? path.join(dir, 'mechanism.json');
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const table = JSON.parse(fs.readFileSync(path.join(root, 'datasets/lab/scenarios.json'), 'utf8'));
-const keep = new Set(table.scenarios.filter((s) => s.confusable?.length).map((s) => s.name));
-const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-const entries = m.entries.filter((e) => keep.has(e.scenario));
+const out = opt('--out') ?? path.join(dir, mechanism ? 'mechanism.json' : 'by-capture.json');
 if (path.resolve(path.dirname(out)) !== path.resolve(dir)) {
   console.error(`${out}: the subset must sit beside ${dir}/manifest.json (its paths are relative to it)`);
   process.exit(2);
 }
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const table = JSON.parse(fs.readFileSync(path.join(root, 'datasets/lab/scenarios.json'), 'utf8'));
+const keep = new Set(table.scenarios.filter((s) => !mechanism || s.confusable?.length).map((s) => s.name));
+const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+const entries = m.entries
+  .filter((e) => keep.has(e.scenario))
+  .map((e) => (group === 'capture' ? { ...e, group: e.capture === 'qmp-fallback' ? 'qmp' : e.capture } : e));
 fs.writeFileSync(out, JSON.stringify({ ...m, entries }, null, 1) + '\n');
-console.error(`${out}: ${entries.length} of ${m.entries.length} dumps, scenarios ${[...keep].join(', ')}`);
+console.error(`${out}: ${entries.length} of ${m.entries.length} dumps${mechanism ? `, scenarios ${[...keep].join(', ')}` : ''}${group ? `, grouped by ${group}` : ''}`);
