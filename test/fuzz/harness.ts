@@ -275,7 +275,7 @@ export function runCase(vaatBin: string, argv: string[], file: string, opts: { t
       if (code !== 0) {
         const one = errLines.length === 1 && /^vaat: /.test(errLines[0]!) && !/internal error/.test(errLines[0]!) && !/^\s+at /m.test(err) && signal === null;
         if (!one) return resolve({ command, outcome: 'crash', detail: signal ? `signal ${signal}` : firstLine(errLines.join('\n') || err), ms });
-        return resolve({ command, outcome: 'clean error', detail: errLines[0]!, noOffset: !/(offset|address|at|bytes?) \d+|0x[0-9a-f]+|[0-9a-f]{8,}|\d+ bytes/i.test(errLines[0]!), ms });
+        return resolve({ command, outcome: 'clean error', detail: errLines[0]!, noOffset: !/(offsets?|address|at|bytes?) \d+|0x[0-9a-f]+|[0-9a-f]{8,}|\d+ bytes/i.test(errLines[0]!), ms });
       }
       // Exit 0: impossible values, or a difference from the unmutated run no problem explains.
       if (/\b(NaN|Infinity)\b/.test(out)) return resolve({ command, outcome: 'silent', detail: 'NaN or Infinity in the output', ms });
