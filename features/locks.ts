@@ -11,6 +11,7 @@ import { backtrace } from '../src/helpers/stack.js';
 import { dataJson } from '../src/util/datafile.js';
 import { normalizeComm, topFrames, round3 } from './normalize.js';
 import { frameFunction } from './trace.js';
+import { isGenericFrame } from './generic.js';
 
 export interface LockHolder {
   comm: string;
@@ -50,6 +51,8 @@ export interface LocksPart {
 interface FeatureFrames {
   holderSkip: string[];
   holderPrimitive: string[];
+  stuckKinds: string[];
+  stuckPrimitive: string[];
 }
 
 let primitiveRe: RegExp | null = null;
@@ -62,6 +65,27 @@ export function blockingPrimitive(frames: readonly string[]): string | null {
   primitiveRe ??= anyOf(dataJson<FeatureFrames>('features/data/families.json').holderPrimitive);
   const f = frames[0];
   return f !== undefined && primitiveRe.test(frameFunction(f)) ? frameFunction(f) : null;
+}
+
+let stuckRe: RegExp | null = null;
+
+/**
+ * For a stuck CPU (a crash kind in stuckKinds), the lock primitive its stack is spinning in —
+ * _raw_spin_lock, queued_read_lock_slowpath… — the outermost such frame above the first frame
+ * that is not generic machinery; null when the stuck code spins on its own, undefined when the
+ * crash is not a stuck CPU (nothing to say).
+ */
+export function stuckPrimitive(kind: string | null, frames: readonly string[]): string | null | undefined {
+  const rules = dataJson<FeatureFrames>('features/data/families.json');
+  if (!kind || !rules.stuckKinds.includes(kind)) return undefined;
+  stuckRe ??= anyOf(rules.stuckPrimitive);
+  let found: string | null = null;
+  for (const f of frames) {
+    const fn = frameFunction(f);
+    if (stuckRe.test(fn)) found = fn;
+    else if (!isGenericFrame(fn)) break;
+  }
+  return found;
 }
 
 /** The locks part, and the pids involved (blocked tasks and lock holders) for the cgroup family. */

@@ -13,6 +13,7 @@ import { panicTask } from '../src/helpers/panic.js';
 import { backtrace } from '../src/helpers/stack.js';
 import { frameName } from './trace.js';
 import type { LineSource } from './symbolized.js';
+import { dataJson } from '../src/util/datafile.js';
 
 export interface PanicPart {
   /** Crash class: bug, oops, page-fault, null-deref, warning, soft-lockup, hard-lockup, hung-task, rcu-stall, oom, list-corruption, divide-error, kasan, ubsan, kfence, lockdep, double-fault, sysrq, panic, ... */
@@ -67,6 +68,41 @@ function titles(): TitleExtractor {
  * before the capture kernel starts booting (kdump runs print the second
  * kernel's boot right after the panic).
  */
+interface ContextRule { context: string; frames: string[]; markers?: string[] }
+let contextRules: Array<{ context: string; re: RegExp; markers: string[] }> | null = null;
+
+/**
+ * The context a stack ran in — nmi, softirq, hardirq or process — from its frames
+ * (features/data/families.json `contexts`): the innermost frame that enters a context decides;
+ * without one, a context marker of the trace; without either, process context.
+ */
+export function executionContext(frames: readonly string[]): string {
+  contextRules ??= dataJson<{ contexts: ContextRule[] }>('features/data/families.json').contexts.map((c) => ({
+    context: c.context, re: c.frames.length ? new RegExp(c.frames.join('|')) : /(?!)/, markers: c.markers ?? [],
+  }));
+  for (const f of frames) {
+    if (MARKERS.has(f)) continue;
+    const fn = frameFunction(f);
+    const hit = contextRules.find((c) => c.re.test(fn));
+    if (hit) return hit.context;
+  }
+  const marked = contextRules.find((c) => c.markers.some((m) => frames.includes(m)));
+  return marked ? marked.context : 'process';
+}
+
+let interruptEndRe: RegExp | null = null;
+
+/**
+ * A crash's own frames: for one in interrupt context, the stack up to the interrupt's entry
+ * (features/data/families.json `interruptEnd`, kept), without what the interrupt interrupted.
+ */
+export function ownFrames(frames: string[], context: string): string[] {
+  if (context === 'process') return frames;
+  interruptEndRe ??= new RegExp(dataJson<{ interruptEnd: string[] }>('features/data/families.json').interruptEnd.join('|') || '(?!)');
+  const end = frames.findIndex((f) => interruptEndRe!.test(MARKERS.has(f) ? f : frameFunction(f)));
+  return end >= 0 ? frames.slice(0, end + 1) : frames;
+}
+
 export function crashedKernelLines(lines: ConsoleLine[]): ConsoleLine[] {
   let sawCrash = false;
   for (let i = 0; i < lines.length; i++) {

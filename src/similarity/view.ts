@@ -6,9 +6,11 @@
 import type { Signature } from '../../features/signature.js';
 import { rulesVersion } from '../../features/rules.js';
 import { MARKERS, frameFunction } from '../../features/trace.js';
+import { stuckPrimitive } from '../../features/locks.js';
+import { executionContext, ownFrames } from '../../features/panic.js';
 
 /** Bump when what a view holds changes: stores re-derive their views (vaat reindex). */
-export const VIEW_VERSION = 2;
+export const VIEW_VERSION = 3; // 3: the crash's execution context and a stuck CPU's lock primitive (panic.context, panic.primitive)
 
 /** What a store records as the rules of a signature: the signature rules and the view derived from them. */
 export function storedRulesVersion(): string {
@@ -27,6 +29,10 @@ export interface SignatureView {
     frames: string[];
     message: string | null;
     corrupted: boolean;
+    /** nmi, softirq, hardirq or process (features/panic.ts executionContext); absent in views stored before version 3. */
+    context?: string;
+    /** A stuck CPU's lock primitive (features/locks.ts stuckPrimitive); absent when not a stuck CPU (and in views stored before version 3). */
+    primitive?: string | null;
   } | null;
   locks: Signature['locks'];
   runqueue: {
@@ -58,8 +64,13 @@ export function viewOf(sig: Signature): SignatureView {
     panic: p && (p.title || p.frames.length)
       ? {
           kind: p.kind, title: p.title, guilty: p.guilty, guiltyModule: p.guiltyModule,
-          frames: p.frames.map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
-          message: p.message, corrupted: p.corrupted,
+          // A crash in interrupt context: its own frames only (not what the interrupt interrupted).
+          frames: ownFrames(p.frames, executionContext(p.frames)).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
+          message: p.message, corrupted: p.corrupted, context: executionContext(p.frames),
+          ...(() => {
+            const prim = stuckPrimitive(p.kind, p.frames);
+            return prim === undefined ? {} : { primitive: prim };
+          })(),
         }
       : null,
     locks: sig.locks,

@@ -14,7 +14,16 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   const agreed: string[] = [];
   const differed: string[] = [];
   const al = alignStacks(a.frames, b.frames, ctx.frames, ctx.params.align);
-  const stack = al.lengthA && al.lengthB ? al.similarity : al.lengthA || al.lengthB ? 0 : null;
+  // Two stuck CPUs, one spinning on a lock and one on its own (or on another lock): the spin-lock
+  // frames are generic and dropped from the alignment, so the primitive is compared here.
+  const primDiffer = a.primitive !== undefined && b.primitive !== undefined && a.primitive !== b.primitive;
+  const aligned = al.lengthA && al.lengthB ? al.similarity : al.lengthA || al.lengthB ? 0 : null;
+  // The same functions reached from a process, a softirq or a hardirq: the entry frames are generic
+  // and dropped from the alignment, so the context is compared here.
+  const ctxDiffer = a.context !== undefined && b.context !== undefined && a.context !== b.context;
+  const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1);
+  if (ctxDiffer) differed.push(`crashed in different contexts: ${a.context} / ${b.context}`);
+  if (primDiffer) differed.push(`stuck CPUs spin in different primitives: ${a.primitive ?? 'none (spinning on its own)'} / ${b.primitive ?? 'none (spinning on its own)'}`);
   if (stack !== null && al.lengthA && al.lengthB) {
     const line = `${al.common.length} of ${Math.max(al.lengthA, al.lengthB)} significant frames align${al.common.length ? ` (${al.common.slice(0, 3).join(' < ')}${al.common.length > 3 ? ' …' : ''})` : ''}`;
     (stack >= 0.5 ? agreed : differed).push(`panic stacks: ${line}`);

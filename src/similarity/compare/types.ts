@@ -34,6 +34,8 @@ export interface ScorerParams {
   align: AlignParams;
   /** A lock holder's stack score is multiplied by this when the two holders block in different primitives. */
   holderPrimitiveMismatch: number;
+  stuckPrimitiveMismatch: number;
+  contextMismatch: number;
 }
 
 export interface CompareContext {
