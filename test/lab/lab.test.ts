@@ -126,7 +126,8 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   assert.equal(lk.name, names.lock);
   assert.equal(lk.holder?.comm, names.comm);
   assert.equal(lk.holder?.pid, Number(new RegExp(`labcrash: holder (\\d+) took ${names.lock}\\b`).exec(con)![1]));
-  assert.deepEqual(lk.waiterComms, [names.comm2]);
+  // Waiter names are kept with their digits folded (kworker/3:1 and kworker/0:2 are one kind of waiter).
+  assert.deepEqual(lk.waiterComms, [names.comm2.replace(/\d+/g, 'N')]);
   assert.equal(lk.waiters, hung.variation.nr);
   assert.equal(sig.cpu?.onlineCount, hung.variation.cpus);
   const sp = Program.open(path.join(OUT, sysrq.path));
