@@ -52,28 +52,25 @@ export function splitConsole(text: string): ConsoleLine[] {
   return lines;
 }
 
+/** A byte a console log should not hold: controls other than tab..CR and ESC, DEL and above. */
+const isControlByte = (c: number): boolean => ((c < 9 || (c > 13 && c < 32)) && c !== 27) || c >= 0x7f;
+
+/** The offset of the first control byte looksBinary counts, -1 when there is none. */
+export function firstControlByte(text: string): number {
+  const n = Math.min(text.length, 65536);
+  for (let i = 0; i < n; i++) if (isControlByte(text.charCodeAt(i))) return i;
+  return -1;
+}
+
 /**
  * Does the text (read as latin1) look like a binary blob rather than a
  * console log? Console logs hold some junk — user programs write NULs and
  * escape sequences to the serial line — but not a third of their bytes.
  */
-/** The offset of the first control byte looksBinary counts, -1 when there is none. */
-export function firstControlByte(text: string): number {
-  const n = Math.min(text.length, 65536);
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (((c < 9 || (c > 13 && c < 32)) && c !== 27) || c >= 0x7f) return i;
-  }
-  return -1;
-}
-
 export function looksBinary(text: string): boolean {
   if (!text.length) return false;
   let bad = 0;
   const n = Math.min(text.length, 65536);
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (((c < 9 || (c > 13 && c < 32)) && c !== 27) || c >= 0x7f) bad++;
-  }
+  for (let i = 0; i < n; i++) if (isControlByte(text.charCodeAt(i))) bad++;
   return bad / n > 0.3;
 }

@@ -63,11 +63,6 @@ function titles(): TitleExtractor {
   return extractor;
 }
 
-/**
- * The part of a console log that belongs to the crashed kernel: everything
- * before the capture kernel starts booting (kdump runs print the second
- * kernel's boot right after the panic).
- */
 interface ContextRule { context: string; frames: string[]; markers?: string[] }
 let contextRules: Array<{ context: string; re: RegExp; markers: string[] }> | null = null;
 
@@ -103,6 +98,11 @@ export function ownFrames(frames: string[], context: string): string[] {
   return end >= 0 ? frames.slice(0, end + 1) : frames;
 }
 
+/**
+ * The part of a console log that belongs to the crashed kernel: everything
+ * before the capture kernel starts booting (kdump runs print the second
+ * kernel's boot right after the panic).
+ */
 export function crashedKernelLines(lines: ConsoleLine[]): ConsoleLine[] {
   let sawCrash = false;
   for (let i = 0; i < lines.length; i++) {

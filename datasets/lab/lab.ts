@@ -141,9 +141,8 @@ export function drawNames(s: Scenario, vseed: number, release = ''): LabNames {
     for (let i = 0; i < n && left.length; i++) out.push(left.splice(Math.floor(rnd() * left.length), 1)[0]!);
     return out;
   };
-  const lockPool = { mutex: pools.mutexes, rwsem: pools.rwsems, spinlock: pools.spinlocks }[s.lockType ?? 'mutex'];
   const [m1, m2] = distinct(pools.mutexes, 2);
-  const lock = (s.lockType ?? 'mutex') === 'mutex' ? m1! : distinct(lockPool, 1)[0]!;
+  const lock = s.lockType === 'rwsem' ? distinct(pools.rwsems, 1)[0]! : s.lockType === 'spinlock' ? distinct(pools.spinlocks, 1)[0]! : m1!;
   const [fn, fn2, fn3] = distinct(pools.functions, 3);
   const [comm, comm2, comm3] = distinct(pools.comms, 3);
   return { lock, lock2: m2!, fn: fn!, fn2: fn2!, fn3: fn3!, comm: comm!, comm2: comm2!, comm3: comm3!, cgroup: distinct(pools.cgroups, 1)[0]! };

@@ -58,6 +58,8 @@ export function viewOf(sig: Signature): SignatureView {
   const c = sig.cgroup;
   const t = sig.taint;
   const u = sig.cpu;
+  const context = p ? executionContext(p.frames) : 'process';
+  const primitive = p ? stuckPrimitive(p.kind, p.frames) : undefined;
   return {
     kind: sig.source.kind,
     release: sig.source.release,
@@ -65,12 +67,9 @@ export function viewOf(sig: Signature): SignatureView {
       ? {
           kind: p.kind, title: p.title, guilty: p.guilty, guiltyModule: p.guiltyModule,
           // A crash in interrupt context: its own frames only (not what the interrupt interrupted).
-          frames: ownFrames(p.frames, executionContext(p.frames)).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
-          message: p.message, corrupted: p.corrupted, context: executionContext(p.frames),
-          ...(() => {
-            const prim = stuckPrimitive(p.kind, p.frames);
-            return prim === undefined ? {} : { primitive: prim };
-          })(),
+          frames: ownFrames(p.frames, context).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
+          message: p.message, corrupted: p.corrupted, context,
+          ...(primitive === undefined ? {} : { primitive }),
         }
       : null,
     locks: sig.locks,
