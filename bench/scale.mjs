@@ -39,8 +39,9 @@ for (const mem of sizes) {
     const dump = join(out, e.path);
     const t = timeProcess(process.execPath, [VAAT, 'signature', '--json', dump], { runs });
     if (!t.ok) throw new Error(`vaat signature failed on ${dump}: ${t.err}`);
-    results.push({ memMiB: mem, capture: e.capture, format: e.format, compression: e.compression, bytes: statSync(dump).size, wallS: t.wall, rssMB: t.rss });
-    rows.push([`${mem} MiB`, e.capture, `${e.format} (${e.compression})`, fmt(statSync(dump).size / 2 ** 20, 0), fmt(t.wall), fmt(t.rss, 0)]);
+    const bytes = statSync(dump).size;
+    results.push({ memMiB: mem, capture: e.capture, format: e.format, compression: e.compression, bytes, wallS: t.wall, rssMB: t.rss });
+    rows.push([`${mem} MiB`, e.capture, `${e.format} (${e.compression})`, fmt(bytes / 2 ** 20, 0), fmt(t.wall), fmt(t.rss, 0)]);
   }
 }
 const ratio = (capture) => {
