@@ -6,14 +6,14 @@
 # (scenarios with `confusable` partners: same symptom, names drawn from the
 # same pools), names ablated, and across capture paths (index kdump dumps,
 # query QEMU ones and back), names ablated.
-#   npm run lab:eval -- [DIR]        (default ./labset; about 80 min from scratch on 2 cores under TCG)
+#   npm run lab:eval -- [DIR] [JOBS]   (default ./labset, 2 guests at once; about 55 min from scratch on 2 cores under TCG)
 set -eu
 DIR=${1:-./labset}
+JOBS=${2:-2}
 cd "$(dirname "$0")/.."
-MECH=nullderef,timer,softirq,softlockup,rqimbalance,spinlockup,hung,hungb,hungcg,hungchain,abba
-node bin/vaat.js lab build -o "$DIR" --kernels 6.1 --scenarios all --runs 5 --capture both
-node bin/vaat.js lab build -o "$DIR" --kernels 6.12 --scenarios "$MECH,sysrq,panic,warn,uaf,oom" --runs 3 --capture both
-node bin/vaat.js lab build -o "$DIR" --kernels 6.1-47 --scenarios "$MECH" --runs 3 --capture both
+node bin/vaat.js lab build -o "$DIR" --kernels 6.1 --scenarios all --runs 5 --capture both --jobs "$JOBS"
+node bin/vaat.js lab build -o "$DIR" --kernels 6.12 --scenarios all --runs 4 --capture both --jobs "$JOBS"
+node bin/vaat.js lab build -o "$DIR" --kernels 6.1-47 --scenarios all --runs 3 --capture both --jobs "$JOBS"
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1
 node bin/vaat.js eval --set "$DIR" --model models/ranker-v1 --ablate-names
 node scripts/lab-subset.mjs "$DIR" --mechanism

@@ -12,7 +12,7 @@ import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Ajv } from 'ajv';
 import { dataJson, packageRoot } from '../../src/util/datafile.js';
-import { ensureHostPackages, chooseAccel, LabError } from './host.js';
+import { ensureHostPackages, chooseAccel, LabError, type Accel } from './host.js';
 import { prepareKernel, type LabKernel } from './kernel.js';
 import { buildModule, buildInitramfs, labVersion } from './build.js';
 import { runScenario, type Variation, type RunResult, type LabNames } from './run.js';
@@ -77,6 +77,8 @@ export interface LabOptions {
   /** Where downloads, unpacked kernels and builds are cached (default <out>/.lab). */
   cache?: string;
   retries?: number;
+  /** Guests run at once (default 1); each is one QEMU process. */
+  jobs?: number;
   /** Guest memory for every run, instead of the drawn size (scale dumps). */
   memMiB?: number;
   log?: (s: string) => void;
@@ -111,8 +113,9 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
   const cap: Variation['capture'] = capture === 'both' ? ((index + r) % 2 === 0 ? 'kdump' : 'qmp') : capture;
   const minCpus = s.minCpus ?? 1;
   const cpus = Math.max(minCpus, pick([1, 2, 2, 3, 4]));
-  // kdump needs room for crashkernel=128M; QMP's ELF holds all of memory, so its guests stay small.
-  const drawnMem = cap === 'kdump' ? pick([384, 512, 1024]) : pick([256, 384, 512]);
+  // kdump needs room for crashkernel=128M; QMP's ELF holds all of memory, so its guests stay small
+  // (makedumpfile -d 31 keeps a 2 GiB guest's dump small; the 8 GiB ones are bench/scale.mjs's).
+  const drawnMem = cap === 'kdump' ? pick([384, 512, 1024, 2048]) : pick([256, 384, 512]);
   // A fixed size (the scale dumps of bench/scale.mjs) replaces the draw; the other draws stay the same.
   const memMiB = memOverride ?? drawnMem;
   const compression: Variation['compression'] = cap === 'kdump' ? pick(['zlib', 'lzo', 'zstd'] as const) : pick(['none', 'zlib'] as const);
@@ -120,8 +123,9 @@ export function variation(s: Scenario, r: number, seed: number, capture: LabOpti
     run: r, seed: vseed, cpus, memMiB, capture: cap, compression,
     idle: pick([0, 1, 2, 4]), busy: pick([0, 1, 2]), cgroups: pick([0, 0, 2, 5]),
     delayMs: pick([0, 250, 1000, 2000]), nr: pick([2, 2, 3, 4]), site: r % 2, sleepers: pick([0, 0, 4, 16]),
+    churn: pick([0, 0, 1, 2]), fsload: pick([0, 0, 1]),
   };
-  const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}k${v.sleepers}-d${v.delayMs}-n${v.nr}s${v.site}`;
+  const id = `r${r}-${cpus}cpu-${memMiB}m-${cap}-${compression}-i${v.idle}b${v.busy}c${v.cgroups}k${v.sleepers}f${v.churn}${v.fsload}-d${v.delayMs}-n${v.nr}s${v.site}`;
   return { id, ...v, names: drawNames(s, vseed, release) };
 }
 
@@ -313,6 +317,9 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
   let cached = 0;
   const total = opts.kernels.length * chosen.length * opts.runs;
   let done = 0;
+  // Every kernel is made ready first; then the runs, `jobs` guests at a time (each run has its own
+  // staging directory and QMP socket; the manifest is written by this one process).
+  const runs: Array<{ k: LabKernel; accel: Accel; initrd: string; s: Scenario; si: number; r: number }> = [];
   for (const kname of opts.kernels) {
     const k: LabKernel = prepareKernel(kname, cache, log);
     // Probed with the kernel the guests boot (a boot sector alone runs where Linux does not).
@@ -320,89 +327,93 @@ async function buildLocked(opts: LabOptions, out: string): Promise<LabResult> {
     log(`guests run under ${accel.toUpperCase()}`);
     const ko = buildModule(k, cache, log);
     const initrd = buildInitramfs(k, ko, cache, log);
-    for (const [si, s] of chosen.entries()) {
-      for (let r = 0; r < opts.runs; r++) {
-        const v = variation(s, r, opts.seed, opts.capture, si, opts.memMiB, k.release);
-        const id = `${k.release}/${s.name}/${v.id}`;
-        const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, dumpLevel: k.dumpLevel, scenario: s.name, v, version })).digest('hex').slice(0, 16);
-        const prev = entries.get(id);
-        if (prev && prev.cacheKey === cacheKey && fs.existsSync(path.join(out, prev.path))) {
-          // Cached, but held to the scenario's current label and expected panic.
-          const con = fs.readFileSync(path.join(out, prev.console), 'latin1');
-          const problem = checkExpected(s, con, prev.sys.panic);
-          if (!problem) {
-            entries.set(id, { ...prev, label: s.label, panic: consolePanic(con) });
-            cached++;
-            opts.progress?.(++done, total, `${id} cached`);
-            continue;
-          }
-          log(`${id}: the cached run fails its check now (${problem}): making it again`);
-        }
-        const dir = path.join(out, k.release, s.name, v.id);
-        const work = path.join(staging, k.release, s.name, v.id);
-        const failedDir = path.join(failedLogs, k.release, s.name, v.id);
-        fs.rmSync(failedDir, { recursive: true, force: true });
-        if (prev) {
-          // Its dump is about to be replaced: it leaves the set first.
-          entries.delete(id);
-          writeManifest(manifestPath, [...entries.values()]);
-        }
-        let res: RunResult | null = null;
-        let sys: ReturnType<typeof vaatSys> | null = null;
-        let problem: string | null = null;
-        // A run that failed, or crashed otherwise than its scenario must, is made once more, then reported.
-        for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
-          log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
-          res = await runScenario(k, initrd.path, s.name, v, s.timeout, work, accel);
-          sys = res.ok && res.dump ? vaatSys(res.dump) : null;
-          problem = !res.ok || !res.dump || !res.format || !sys ? (res.reason ?? 'no dump')
-            : sys.error ? `vaat sys cannot read the dump: ${sys.error}`
-            : checkExpected(s, fs.readFileSync(res.console, 'latin1'), sys.panic);
-          if (!problem) break;
-          log(`${id}: ${problem}`);
-        }
-        if (problem || !res?.dump || !res.format || !sys) {
-          // The logs are kept for a look, the dump is not: nothing half-made stays beside the set.
-          keepFailedLogs(work, failedDir);
-          failed.push({ id, reason: `${problem} (logs in ${path.relative(out, failedDir)})` });
-          opts.progress?.(++done, total, `${id} FAILED: ${problem}`);
-          continue;
-        }
-        const con = fs.readFileSync(res.console, 'latin1');
-        const { error: _e, ...sysOk } = sys as typeof sys & { error?: string };
-        const entry: ManifestEntry = {
-          id,
-          path: path.relative(out, path.join(dir, path.basename(res.dump))),
-          label: s.label,
-          scenario: s.name,
-          panic: consolePanic(con),
-          kernel: k.release,
-          capture: res.capture,
-          format: res.format,
-          compression: res.format === 'elf' ? 'none' : res.capture === 'kdump' ? v.compression : 'zlib',
-          variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, delayMs: v.delayMs, nr: v.nr, site: v.site, names: v.names },
-          sha256: sha256File(res.dump),
-          bytes: fs.statSync(res.dump).size,
-          console: path.relative(out, path.join(dir, path.basename(res.console))),
-          // A fifth of the seeds are held out for testing, by seed so it never depends on order.
-          split: v.seed % 5 === 0 ? 'test' : 'train',
-          sys: sysOk,
-          timings: { bootToPanicS: res.bootToPanicS, wallS: Math.round(res.wallS * 10) / 10 },
-          labVersion: version,
-          cacheKey,
-        };
-        fs.writeFileSync(path.join(work, 'meta.json'), JSON.stringify(entry, null, 1) + '\n');
-        // The commit point: the complete run directory moves into the set, then the manifest names it.
-        fs.rmSync(dir, { recursive: true, force: true });
-        fs.mkdirSync(path.dirname(dir), { recursive: true });
-        fs.renameSync(work, dir);
-        entries.set(id, entry);
-        built++;
-        opts.progress?.(++done, total, `${id} ok ${entry.timings.wallS}s ${(entry.bytes / 1048576).toFixed(1)} MiB`);
-        writeManifest(manifestPath, [...entries.values()]);
-      }
-    }
+    for (const [si, s] of chosen.entries()) for (let r = 0; r < opts.runs; r++) runs.push({ k, accel, initrd: initrd.path, s, si, r });
   }
+  const one = async ({ k, accel, initrd, s, si, r }: (typeof runs)[number]): Promise<void> => {
+    const v = variation(s, r, opts.seed, opts.capture, si, opts.memMiB, k.release);
+    const id = `${k.release}/${s.name}/${v.id}`;
+    const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ release: k.release, dumpLevel: k.dumpLevel, scenario: s.name, v, version })).digest('hex').slice(0, 16);
+    const prev = entries.get(id);
+    if (prev && prev.cacheKey === cacheKey && fs.existsSync(path.join(out, prev.path))) {
+      // Cached, but held to the scenario's current label and expected panic.
+      const con = fs.readFileSync(path.join(out, prev.console), 'latin1');
+      const problem = checkExpected(s, con, prev.sys.panic);
+      if (!problem) {
+        entries.set(id, { ...prev, label: s.label, panic: consolePanic(con) });
+        cached++;
+        opts.progress?.(++done, total, `${id} cached`);
+        return;
+      }
+      log(`${id}: the cached run fails its check now (${problem}): making it again`);
+    }
+    const dir = path.join(out, k.release, s.name, v.id);
+    const work = path.join(staging, k.release, s.name, v.id);
+    const failedDir = path.join(failedLogs, k.release, s.name, v.id);
+    fs.rmSync(failedDir, { recursive: true, force: true });
+    if (prev) {
+      // Its dump is about to be replaced: it leaves the set first.
+      entries.delete(id);
+      writeManifest(manifestPath, [...entries.values()]);
+    }
+    let res: RunResult | null = null;
+    let sys: ReturnType<typeof vaatSys> | null = null;
+    let problem: string | null = null;
+    // A run that failed, or crashed otherwise than its scenario must, is made once more, then reported.
+    for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
+      log(`${id}: boot ${attempt ? `(retry ${attempt})` : ''}`);
+      res = await runScenario(k, initrd, s.name, v, s.timeout, work, accel);
+      sys = res.ok && res.dump ? vaatSys(res.dump) : null;
+      problem = !res.ok || !res.dump || !res.format || !sys ? (res.reason ?? 'no dump')
+        : sys.error ? `vaat sys cannot read the dump: ${sys.error}`
+        : checkExpected(s, fs.readFileSync(res.console, 'latin1'), sys.panic);
+      if (!problem) break;
+      log(`${id}: ${problem}`);
+    }
+    if (problem || !res?.dump || !res.format || !sys) {
+      // The logs are kept for a look, the dump is not: nothing half-made stays beside the set.
+      keepFailedLogs(work, failedDir);
+      failed.push({ id, reason: `${problem} (logs in ${path.relative(out, failedDir)})` });
+      opts.progress?.(++done, total, `${id} FAILED: ${problem}`);
+      return;
+    }
+    const con = fs.readFileSync(res.console, 'latin1');
+    const { error: _e, ...sysOk } = sys as typeof sys & { error?: string };
+    const entry: ManifestEntry = {
+      id,
+      path: path.relative(out, path.join(dir, path.basename(res.dump))),
+      label: s.label,
+      scenario: s.name,
+      panic: consolePanic(con),
+      kernel: k.release,
+      capture: res.capture,
+      format: res.format,
+      compression: res.format === 'elf' ? 'none' : res.capture === 'kdump' ? v.compression : 'zlib',
+      variation: { seed: v.seed, cpus: v.cpus, memMiB: v.memMiB, capture: v.capture, compression: v.compression, idle: v.idle, busy: v.busy, cgroups: v.cgroups, sleepers: v.sleepers, churn: v.churn, fsload: v.fsload, delayMs: v.delayMs, nr: v.nr, site: v.site, names: v.names },
+      sha256: sha256File(res.dump),
+      bytes: fs.statSync(res.dump).size,
+      console: path.relative(out, path.join(dir, path.basename(res.console))),
+      // A fifth of the seeds are held out for testing, by seed so it never depends on order.
+      split: v.seed % 5 === 0 ? 'test' : 'train',
+      sys: sysOk,
+      timings: { bootToPanicS: res.bootToPanicS, wallS: Math.round(res.wallS * 10) / 10 },
+      labVersion: version,
+      cacheKey,
+    };
+    fs.writeFileSync(path.join(work, 'meta.json'), JSON.stringify(entry, null, 1) + '\n');
+    // The commit point: the complete run directory moves into the set, then the manifest names it.
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.renameSync(work, dir);
+    entries.set(id, entry);
+    built++;
+    opts.progress?.(++done, total, `${id} ok ${entry.timings.wallS}s ${(entry.bytes / 1048576).toFixed(1)} MiB`);
+    writeManifest(manifestPath, [...entries.values()]);
+  };
+  let nextRun = 0;
+  const worker = async (): Promise<void> => {
+    while (nextRun < runs.length) await one(runs[nextRun++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 1, runs.length)) }, worker));
   const manifest = writeManifest(manifestPath, [...entries.values()]);
   fs.rmSync(staging, { recursive: true, force: true });
   return { manifest, built, cached, failed };

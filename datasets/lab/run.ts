@@ -27,6 +27,10 @@ export interface Variation {
   cgroups: number;
   /** Sleeping kernel threads started as noise. */
   sleepers: number;
+  /** Shell loops that fork and exit short-lived processes (process churn). */
+  churn: number;
+  /** Loops that write, read back and delete a 16 MiB file on tmpfs (page-cache churn). */
+  fsload: number;
   delayMs: number;
   nr: number;
   site: number;
@@ -68,7 +72,7 @@ export interface RunResult {
 function qemuArgs(k: LabKernel, initrd: string, v: Variation, scenario: string, dumpLevel: number, dir: string, sock: string, accel: Accel): string[] {
   const append = [
     'console=ttyS0', 'panic=0', `lab.scenario=${scenario}`, `lab.mode=${v.capture}`, `lab.nr=${v.nr}`, `lab.site=${v.site}`,
-    `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.delay=${v.delayMs}`,
+    `lab.idle=${v.idle}`, `lab.busy=${v.busy}`, `lab.cgroups=${v.cgroups}`, `lab.sleepers=${v.sleepers}`, `lab.churn=${v.churn}`, `lab.fsload=${v.fsload}`, `lab.delay=${v.delayMs}`,
     // labcrash's name parameters, comma-separated (the init splits them); names hold no spaces or commas.
     `lab.mod=${(['lock', 'lock2', 'fn', 'fn2', 'fn3', 'comm', 'comm2', 'comm3'] as const).map((k) => `${k}=${v.names[k]}`).join(',')}`,
     `lab.cg=${v.names.cgroup}`,

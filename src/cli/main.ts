@@ -340,7 +340,7 @@ export function buildCli(): Command {
   const lab = program.command('lab').description('the lab: labelled real vmcores from real Debian kernels under QEMU');
   lab
     .command('build')
-    .description('boot each scenario under QEMU, crash it, collect dump + console + manifest entry (cached by content; one VM at a time)')
+    .description('boot each scenario under QEMU, crash it, collect dump + console + manifest entry (cached by content)')
     .requiredOption('-o, --out <dir>', 'where the dumps and manifest.json go')
     .option('--kernels <list>', 'kernels by short name (datasets/lab/kernels.json)', '6.1')
     .option('--scenarios <list|all>', 'scenario names (datasets/lab/scenarios.json) or all', 'all')
@@ -349,12 +349,15 @@ export function buildCli(): Command {
     .option('--seed <n>', 'seed for the variations', '1')
     .option('--cache <dir>', 'downloads and builds (default <out>/.lab)')
     .option('--mem <MiB>', 'guest memory for every run instead of the drawn size (kdump needs ≥ 384)')
+    .option('--jobs <n>', 'guests at once (each one QEMU; under TCG a guest keeps about one core busy)', '1')
     .option('--json', 'print the result as JSON')
     .action(async (_o, cmd: Command) => {
       const o = g(cmd);
       const { buildLab } = await import('../../datasets/lab/lab.js');
       const mem = o.mem === undefined ? undefined : Number(o.mem);
       if (mem !== undefined && !(Number.isInteger(mem) && mem >= 128 && mem <= 65536)) fail('lab build', new Error(`--mem ${String(o.mem)}: MiB between 128 and 65536`));
+      const jobs = Number(o.jobs);
+      if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) fail('lab build', new Error(`--jobs ${String(o.jobs)}: a whole number from 1 to 64`));
       const capture = String(o.capture);
       if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new Error(`--capture ${capture}: kdump, qmp or both`));
       const t0 = Date.now();
@@ -369,6 +372,7 @@ export function buildCli(): Command {
           seed: Number(o.seed),
           cache: o.cache as string | undefined,
           memMiB: mem,
+          jobs,
           log: (s) => process.stderr.write(`lab: ${s}\n`),
           progress: (done, total, text) => progressLine(done, total, text),
         });

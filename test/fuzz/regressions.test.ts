@@ -5,7 +5,7 @@
 // user would. Each must end with a result (problems said) or one line naming
 // what is wrong and where; never a stack trace, a hang or silent garbage.
 
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +15,8 @@ import { vaat } from '../helpers/cli.js';
 import { fixture, openFixture } from '../helpers/fixtures.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-regress-'));
+// The patched dumps are copies of shared ones (over a gigabyte in all): never left behind.
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const hung = () => fs.readFileSync(fixture('hung').dumpPath);
 
 function oneLine(args: string[], what: RegExp) {

@@ -46,6 +46,8 @@
 #include <linux/bug.h>
 #include <linux/timer.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
+#include <linux/refcount.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VAAT lab crash scenarios");
@@ -143,9 +145,19 @@ enum lab_role {
 	HOG,			/* CPU-bound, but yields */
 	RCU_WAIT,		/* wait for a grace period */
 	FAULT,			/* write through NULL */
+	HOLD_FLUSH,		/* take the mutex, then flush a work item that needs it (a workqueue deadlock) */
+	HOLD_RW_READ_SLEEP,	/* take the rwsem for read, sleep forever */
+	WAIT_RW_WRITE,		/* block on the rwsem for write */
+	DOUBLE_FREE,		/* free one object twice */
+	REF_UNDERFLOW,		/* drop a reference nobody holds any more */
 };
 
 struct lab_job {
+	/*
+	 * First, so a job queued as a work item runs a pool function too: the
+	 * worker calls it with the work_struct, which is the job's address.
+	 */
+	struct work_struct work;
 	enum lab_role role;
 	void *obj;
 	void *obj2;
@@ -153,6 +165,8 @@ struct lab_job {
 };
 
 static DECLARE_COMPLETION(lab_never);
+static struct lab_job lab_wq_job;
+static refcount_t lab_ref = REFCOUNT_INIT(1);
 static struct hrtimer lab_hrtimer;
 static struct timer_list lab_timer;
 static void start_waiters(void *m, const char *name, int n);
@@ -233,6 +247,41 @@ static __always_inline int lab_body(struct lab_job *j)
 		return 0;
 	case FAULT:
 		*(volatile int *)NULL = 0x1ab;
+		return 0;
+	case HOLD_FLUSH:
+		mutex_lock(j->obj);
+		pr_info("labcrash: holder %d took %s, flushing its work\n", current->pid, j->name);
+		queue_work(system_wq, &lab_wq_job.work);
+		flush_work(&lab_wq_job.work);	/* the work blocks on the mutex we hold */
+		mutex_unlock(j->obj);
+		return 0;
+	case HOLD_RW_READ_SLEEP:
+		down_read(j->obj);
+		pr_info("labcrash: reader %d holds %s\n", current->pid, j->name);
+		for (;;)
+			schedule_timeout_idle(HZ);
+	case WAIT_RW_WRITE:
+		msleep(200);
+		pr_info("labcrash: writer %d blocking on %s\n", current->pid, j->name);
+		down_write(j->obj);
+		up_write(j->obj);
+		return 0;
+	case DOUBLE_FREE: {
+		void *volatile p = kzalloc(64, GFP_KERNEL);
+
+		if (!p)
+			return -ENOMEM;
+		/* One CPU's freelist both times: the second free finds the object at its head. */
+		preempt_disable();
+		kfree(p);
+		kfree(p);
+		preempt_enable();
+		return 0;
+	}
+	case REF_UNDERFLOW:
+		if (refcount_dec_and_test(&lab_ref))
+			pr_info("labcrash: last reference dropped\n");
+		refcount_dec_and_test(&lab_ref);	/* once more: the bug */
 		return 0;
 	}
 	return 0;
@@ -450,7 +499,7 @@ static int __init labcrash_init(void)
 	}
 	/* Scenarios on a mutex of the pool (or on a rwsem / spinlock of theirs). */
 	if (!strcmp(scenario, "hung") || !strcmp(scenario, "hungb") || !strcmp(scenario, "hungchain") ||
-	    !strcmp(scenario, "hungcg") || !strcmp(scenario, "abba")) {
+	    !strcmp(scenario, "hungcg") || !strcmp(scenario, "abba") || !strcmp(scenario, "hungwq")) {
 		if (!m || !m2 || m == m2) {
 			pr_err("labcrash: lock=%s lock2=%s: two different mutexes of the pool are needed\n", lock, lock2);
 			return -EINVAL;
@@ -548,6 +597,34 @@ static int __init labcrash_init(void)
 		}
 		/* cgroup_mutex is a real kernel lock: every cgroup mkdir/rmdir/attach blocks behind its holder. */
 		lab_start(f1, HOLD_SLEEP, (void *)cgmutex, NULL, "cgroup_mutex", comm, -1);
+	} else if (!strcmp(scenario, "hungwq")) {
+		/* The work item runs a pool function in a kworker and blocks on the holder's mutex. */
+		lab_wq_job.role = WAIT_MUTEX;
+		lab_wq_job.obj = m;
+		lab_wq_job.name = lock;
+		INIT_WORK(&lab_wq_job.work, (work_func_t)(void *)f2);
+		lab_start(f1, HOLD_FLUSH, m, NULL, lock, comm, -1);
+		msleep(100);
+		start_waiters(m, lock, nr);
+	} else if (!strcmp(scenario, "rwsemread")) {
+		void *rw = lab_find(lab_rwsems, ARRAY_SIZE(lab_rwsems), lock);
+
+		if (!rw) {
+			pr_err("labcrash: lock=%s is not a rwsem of the pool\n", lock);
+			return -EINVAL;
+		}
+		lab_start(f1, HOLD_RW_READ_SLEEP, rw, NULL, lock, comm, -1);
+		msleep(100);
+		for (i = 0; i < nr; i++)
+			lab_start(f2, WAIT_RW_WRITE, rw, NULL, lock, comm2, -1);
+	} else if (!strcmp(scenario, "doublefree")) {
+		static struct lab_job df = { .role = DOUBLE_FREE };
+
+		f1(&df);
+	} else if (!strcmp(scenario, "refcount")) {
+		static struct lab_job ref = { .role = REF_UNDERFLOW };
+
+		f1(&ref);
 	} else if (!strcmp(scenario, "rcustall")) {
 		c = target_cpu();
 		lab_start(f1, SPIN_PREEMPT_OFF, NULL, NULL, NULL, comm, c);
