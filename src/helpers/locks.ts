@@ -118,14 +118,18 @@ function rwsemInfo(lock: KObject, problems: Problems): Omit<LockInfo, 'address' 
   const readers = Number((count & 0x7fffffffffffff00n) >> 8n);
   const ownerTask = owner & ~7n;
   const readerOwned = (owner & 1n) !== 0n;
-  const holder = writer && ownerTask ? attempt(problems, 'rwsem owner', () => lock.prog.objectAt('struct task_struct', ownerTask), null) : null;
+  // The writer holds it; or, read-locked by exactly one reader, the owner field (which every
+  // down_read sets to the reader taking it; 4.20+) names that reader. With several readers it names
+  // only the last of them, so no holder is claimed.
+  const soleReader = !writer && readers === 1 && readerOwned;
+  const holder = (writer || soleReader) && ownerTask ? attempt(problems, 'rwsem owner', () => lock.prog.objectAt('struct task_struct', ownerTask), null) : null;
   const typeName = (w: KObject) => {
     const v = w.member('type').enumName();
     return v.replace(/^RWSEM_WAITING_FOR_/, '').toLowerCase();
   };
   return {
     kind: 'rwsem', locked: writer || readers > 0,
-    state: writer ? 'write-locked' : readers ? `read-locked by ${readers} reader${readers > 1 ? 's' : ''}${readerOwned && ownerTask ? ' (owner field names the last reader)' : ''}` : 'unlocked',
+    state: writer ? 'write-locked' : readers ? `read-locked by ${readers} reader${readers > 1 ? 's' : ''}${readerOwned && ownerTask && readers > 1 ? ' (owner field names the last reader)' : ''}` : 'unlocked',
     holder: holder ? attempt(problems, 'rwsem owner', () => taskRef(holder), null) : null,
     holderStack: holder ? attempt(problems, 'holder stack', () => frameFunctions(backtrace(lock.prog, holder)), undefined) : undefined,
     readers,

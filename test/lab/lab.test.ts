@@ -89,9 +89,9 @@ test('expected panics: a run counts only if it crashed the way its scenario must
   assert.equal(checkExpected(s('uaf'), 'LAB: trigger uaf\n[ 8.0] list_add corruption. prev->next should be next\n[ 8.1] Kernel panic - not syncing: Fatal exception\n', 'Kernel panic - not syncing: Fatal exception'), null);
 });
 
-test('lab build: hung through in-guest kdump and sysrq through QMP, read back with vaat sys and signatures', { timeout: 30 * 60 * 1000 }, async () => {
+test('lab build: hung and rwsemread through in-guest kdump and sysrq through QMP, two guests at once, read back with vaat sys and signatures', { timeout: 30 * 60 * 1000 }, async () => {
   const r = await buildLab({
-    out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq'], runs: 1, capture: 'both', seed: 1,
+    out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq', 'rwsemread'], runs: 1, capture: 'both', seed: 1, jobs: 2,
     log: (s) => process.stderr.write(`lab: ${s}\n`),
   });
   assert.deepEqual(r.failed, []);
@@ -99,10 +99,11 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   validateManifest(m);
   const hung = m.entries.find((e) => e.scenario === 'hung' && e.id.includes('/r0-'))!;
   const sysrq = m.entries.find((e) => e.scenario === 'sysrq' && e.id.includes('/r0-'))!;
+  const rwr = m.entries.find((e) => e.scenario === 'rwsemread' && e.id.includes('/r0-'))!;
   assert.equal(hung.capture, 'kdump');
   assert.equal(hung.format, 'kdump-compressed');
   assert.equal(sysrq.capture, 'qmp');
-  for (const e of [hung, sysrq]) {
+  for (const e of [hung, sysrq, rwr]) {
     // What vaat sys read, as the lab recorded it.
     assert.equal(e.sys.release, e.kernel);
     assert.ok((e.sys.tasks ?? 0) > 40, `${e.id}: ${e.sys.tasks} tasks`);
@@ -130,22 +131,34 @@ test('lab build: hung through in-guest kdump and sysrq through QMP, read back wi
   assert.deepEqual(lk.waiterComms, [names.comm2.replace(/\d+/g, 'N')]);
   assert.equal(lk.waiters, hung.variation.nr);
   assert.equal(sig.cpu?.onlineCount, hung.variation.cpus);
+  // A rwsem read-locked by one sleeping reader: its owner field names the reader, the holder the
+  // console printed; the writers wait.
+  const rp = Program.open(path.join(OUT, rwr.path));
+  const rs = signatureFromDump(rp, path.join(OUT, rwr.path));
+  rp.close();
+  const rcon = fs.readFileSync(path.join(OUT, rwr.console), 'latin1');
+  const rn = rwr.variation.names;
+  const rl = rs.locks!.locks[0]!;
+  assert.deepEqual([rl.name, rl.kind, rl.waiters], [rn.lock, 'rwsem', rwr.variation.nr]);
+  assert.equal(rl.holder?.comm, rn.comm);
+  assert.equal(rl.holder?.pid, Number(new RegExp(`labcrash: reader (\\d+) holds ${rn.lock}\\b`).exec(rcon)![1]));
+  assert.equal(rs.panic?.title, `INFO: task hung in ${rn.fn2}`);
   const sp = Program.open(path.join(OUT, sysrq.path));
   const ss = signatureFromDump(sp, path.join(OUT, sysrq.path));
   sp.close();
   assert.equal(ss.panic?.title, 'kernel panic: sysrq triggered crash');
   // What the set holds.
   const st = labStats(m);
-  assert.equal(st.dumps, 2);
-  assert.equal(st.labels, 2);
-  assert.deepEqual(st.byCapture, { kdump: 1, qmp: 1 });
-  assert.equal(st.bytes, hung.bytes + sysrq.bytes);
-  assert.deepEqual(st.groups.map((x) => [x.capture, x.format, x.dumps]), [['kdump', 'kdump-compressed', 1], ['qmp', sysrq.format, 1]]);
-  assert.match(renderLabStats(st), /^2 dumps, 2 root-cause labels \(1 kdump, 1 qmp\)/);
+  assert.equal(st.dumps, 3);
+  assert.equal(st.labels, 3);
+  assert.deepEqual(st.byCapture, { kdump: 2, qmp: 1 });
+  assert.equal(st.bytes, hung.bytes + sysrq.bytes + rwr.bytes);
+  assert.deepEqual(st.groups.map((x) => [x.capture, x.format, x.dumps]), [['kdump', 'kdump-compressed', 2], ['qmp', sysrq.format, 1]]);
+  assert.match(renderLabStats(st), /^3 dumps, 3 root-cause labels \(2 kdump, 1 qmp\)/);
   // A second build finds both runs cached.
-  const again = await buildLab({ out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq'], runs: 1, capture: 'both', seed: 1 });
+  const again = await buildLab({ out: OUT, kernels: ['6.1'], scenarios: ['hung', 'sysrq', 'rwsemread'], runs: 1, capture: 'both', seed: 1 });
   assert.equal(again.built, 0);
-  assert.equal(again.cached, 2);
+  assert.equal(again.cached, 3);
 });
 
 /** Every file under dir, relative to it, skipping the named top-level directories. */
