@@ -1,12 +1,13 @@
 // `vaat eval --set <manifest>`: read a labelled set (dumps and/or console
-// logs), extract every signature (in worker threads, cached by file and rules
-// version), split it into a tuning and a test half by root cause, and run
+// logs), extract every signature (in worker threads, cached by file, rules
+// version and the extracting code itself), split it into a tuning and a test half by root cause, and run
 // every matcher through the protocols (src/similarity/eval/run.ts).
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadLabelled, type LabelledItem } from '../../datasets/labelled.js';
 import type { Signature } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
@@ -23,9 +24,30 @@ export interface LoadedSet {
   splitBy: 'manifest' | 'label';
 }
 
+let codeHash: string | null = null;
+
+/**
+ * The code that makes a signature — the reader, the helpers and the feature families, as
+ * built — hashed once: a fix there changes signatures without touching a rules file, and a
+ * cached signature made by the old code must not be served.
+ */
+function extractorCode(): string {
+  if (codeHash) return codeHash;
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const h = crypto.createHash('sha1');
+  for (const dir of ['features', 'src/dump', 'src/arch', 'src/kernel', 'src/helpers']) {
+    const abs = path.join(root, dir);
+    if (!fs.existsSync(abs)) continue;
+    const files = fs.readdirSync(abs, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js')).sort();
+    for (const f of files) h.update(`${dir}/${f}\0`).update(fs.readFileSync(path.join(abs, f)));
+  }
+  codeHash = h.digest('hex').slice(0, 12);
+  return codeHash;
+}
+
 function cacheKey(it: LabelledItem): string {
   const st = fs.statSync(it.path);
-  return crypto.createHash('sha1').update(`${path.resolve(it.path)}|${st.size}|${Math.floor(st.mtimeMs)}|${it.kind}|${rulesVersion()}`).digest('hex');
+  return crypto.createHash('sha1').update(`${path.resolve(it.path)}|${st.size}|${Math.floor(st.mtimeMs)}|${it.kind}|${rulesVersion()}|${extractorCode()}`).digest('hex');
 }
 
 /** The half of a root cause: the manifest's split when it keeps every root cause on one side, else a hash of the label. */

@@ -59,7 +59,8 @@ export async function clusterStore(engine: Engine, opts: { threshold: number; k:
       if (j !== undefined) edges.push({ a: pos.get(s.id)!, b: j, similarity: n.score });
     }
   }
-  const assign = averageLinkage(sigs.length, edges, opts.threshold);
+  // Pairs outside each other's k nearest neighbours count as dissimilar (as vaat eval's engine does).
+  const assign = averageLinkage(sigs.length, edges, opts.threshold, 'zero');
   const groups = new Map<number, number[]>();
   assign.forEach((c, i) => {
     if (!groups.has(c)) groups.set(c, []);

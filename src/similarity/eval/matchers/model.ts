@@ -33,7 +33,7 @@ export function modelMatcher(items: EvalItem[], frames: FrameStats, ranker: Pair
     name: opts.name,
     about: opts.about,
     calibrated: true,
-    missing: 'unknown',
+    missing: 'zero',
     scores,
     edges(ids: number[]): Edge[] {
       const set = new Set(ids);
