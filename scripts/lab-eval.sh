@@ -7,7 +7,7 @@
 # same pools), names ablated — on every kernel and on the kernels the scorer's rules were not
 # made on — and across capture paths (index kdump dumps,
 # query QEMU ones and back), names ablated.
-#   npm run lab:eval -- [DIR] [JOBS]   (default ./labset, 2 guests at once; about 55 min from scratch on 2 cores under TCG)
+#   npm run lab:eval -- [DIR] [JOBS]   (default ./labset, 2 guests at once; about 63 min from scratch on 2 cores under TCG: 61.5 min of builds measured on 2026-12-05)
 set -eu
 DIR=${1:-./labset}
 JOBS=${2:-2}
