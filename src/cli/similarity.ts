@@ -369,7 +369,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .description('every matcher (engine, its panic family alone, title equality, SysOM key, ABRT/FAF, FaST-style) on a labelled set: ranking, duplicate-vs-new, clustering; fitted on the tuning half, reported on the test half')
     .requiredOption('--set <manifest>', 'a labelled set: manifest.json (or its directory), or a tree of scenario dirs with meta.json')
     .option('--protocol <list>', 'loo,leave-label-out,by-group,time (default: all the set supports)')
-    .option('--rankings <file>', 'write one JSON line per query of the engine: {query, candidates: [{id, score}], decision}')
+    .option('--rankings <file>', 'write one JSON line per query of the engine, both halves: {query, split (tune or test), candidates: [{id, score}], decision}')
     .option('--rounds <n>', 'bootstrap rounds', '1000')
     .option('-j, --jobs <n>', 'extraction worker threads for dumps')
     .option('--no-cache', 'extract every signature again (default: cached in the temp directory by file and rules version)')

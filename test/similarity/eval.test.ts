@@ -45,9 +45,13 @@ test('syzbot corpus, test half: the engine beats syzbot\'s title equality at rec
   console.log(rep.matchers.map((m) => `${m.matcher.padEnd(34)} RR@1 ${m.test.protocols[0]!.rr1?.value.toFixed(3)} AUC ${m.test.protocols[0]!.auc?.value.toFixed(3)}`).join('\n'));
   assert.equal(engine.queries, rep.split.test.items);
   assert.ok(engine.rr1!.value > syz.rr1!.value, `engine ${engine.rr1!.value} vs syzbot title ${syz.rr1!.value}`);
-  // The rankings file: one line per test query, manifest ids, at most 10 candidates best first.
-  const ranks = fs.readFileSync(path.join(tmp, 'rank.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { query: string; candidates: Array<{ id: string; score: number }>; decision: string });
-  assert.equal(ranks.length, rep.split.test.items);
+  // The rankings file: one line per query of each half (marked), manifest ids, at most 10 candidates best first.
+  const ranks = fs.readFileSync(path.join(tmp, 'rank.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { query: string; split: string; candidates: Array<{ id: string; score: number }>; decision: string });
+  assert.equal(ranks.filter((q) => q.split === 'test').length, rep.split.test.items);
+  assert.equal(ranks.filter((q) => q.split === 'tune').length, (rep.split as unknown as { tune: { items: number } }).tune.items);
+  // The halves are the manifest's (split by cluster): every line's query is in the half it says.
+  const half = new Map((JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { entries: Array<{ id: string; split: string }> }).entries.map((e) => [e.id, e.split]));
+  for (const q of ranks) assert.equal(half.get(q.query), q.split, q.query);
   for (const q of ranks) {
     assert.match(q.query, /^S\d{5}$/);
     assert.ok(q.candidates.length <= 10);

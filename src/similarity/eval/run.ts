@@ -188,7 +188,7 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
   for (const [mi, m] of matchers.entries()) {
     opts.progress?.(`${m.name}: tuning half`);
     // Fit on the tuning half.
-    const tLoo = run(items, m, tuneIds, loo);
+    const tLoo = run(items, m, tuneIds, loo, mi === 0 && !!opts.rankings);
     const reachedAt = m.fixedDuplicateThreshold ?? thresholdForPrecision(tLoo.points, target);
     const reached = reachedAt !== null;
     // Not reached: the most precise threshold that still calls a twentieth of the duplicates.
@@ -235,11 +235,13 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
         protocols.push(summarize('time', pass, run(items, m, testIds, (q, i) => before(q, i) && llo(q, i)).points, tauDup, tauNew, o));
       }
     }
-    if (mi === 0 && opts.rankings) {
-      for (const pq of sLoo.perQuery) {
+    // Both halves are written, each line marked: the tuning half's are the ones to study when
+    // changing rules or weights; the test half's only say where a reported figure came from.
+    if (mi === 0 && opts.rankings) for (const [split, pass] of [['tune', tLoo], ['test', sLoo]] as const) {
+      for (const pq of pass.perQuery) {
         const b = pq.top[0]?.s ?? null;
         opts.rankings(JSON.stringify({
-          query: items[pq.q]!.id, matcher: m.name, protocol: 'loo', split: 'test',
+          query: items[pq.q]!.id, matcher: m.name, protocol: 'loo', split,
           candidates: pq.top.map((t) => ({ id: items[t.i]!.id, score: Math.round(t.s * 1e6) / 1e6 })),
           decision: decide(b, { duplicate: tauDup, new: tauNew }),
         }));
