@@ -34,6 +34,10 @@ export interface LockEntry {
   waiters: number;
   /** Waiters' task names (instance numbers removed), sorted, unique. */
   waiterComms: string[];
+  /** How an rwsem was held: for read (by readers) or for write; absent for other locks and in signatures made before it was recorded. */
+  held?: 'read' | 'write';
+  /** What the waiters wait to take it for (an rwsem's: read, write), sorted, unique; absent when the waiter records do not say. */
+  waitFor?: string[];
 }
 
 export interface LocksPart {
@@ -117,15 +121,19 @@ export function extractLocks(prog: Program, problems: Problems): { part: LocksPa
         };
       }
       const named = b.lock.name ? /^(\S+)(?: \[([^\]]+)\])?$/.exec(b.lock.name) : null;
-      e = { name: named ? named[1]! : b.lock.name, module: named?.[2] ?? null, kind: b.lock.kind, holder, waiters: 0, waiterComms: [] };
+      e = { name: named ? named[1]! : b.lock.name, module: named?.[2] ?? null, kind: b.lock.kind, holder, waiters: 0, waiterComms: [], ...(b.lock.held ? { held: b.lock.held } : {}) };
       byLock.set(key, e);
     }
     e.waiters++;
+    if (b.waitType && !(e.waitFor ??= []).includes(b.waitType)) e.waitFor.push(b.waitType);
     const c = normalizeComm(b.task.comm);
     if (!e.waiterComms.includes(c)) e.waiterComms.push(c);
   }
   const locks = [...byLock.values()];
-  for (const l of locks) l.waiterComms.sort();
+  for (const l of locks) {
+    l.waiterComms.sort();
+    l.waitFor?.sort();
+  }
   locks.sort((a, b) => b.waiters - a.waiters || (a.name ?? '~').localeCompare(b.name ?? '~') || a.kind.localeCompare(b.kind));
   // A heap lock has no name; its address differs from dump to dump, so it reads "-lock->".
   const render = (links: Array<{ comm: string; lock?: string }>) =>

@@ -32,7 +32,9 @@ export function renderSignature(s: Signature): string {
     for (const k of l.locks) {
       const h = k.holder;
       const holder = h ? `holder ${h.comm}:${h.pid} ${h.state}${h.offCpuS !== null ? `, off CPU ${h.offCpuS}s` : ''}${h.onCpuS !== null ? `, on CPU ${h.onCpuS}s` : ''}${h.frames.length ? ` in ${h.frames.join(' < ')}` : ''}` : 'holder unknown';
-      out.push(`  ${k.kind} ${k.name ?? '(heap lock)'}${k.module ? ` [${k.module}]` : ''}: ${holder}; ${k.waiters} waiter(s) (${k.waiterComms.join(', ')})`);
+      const mode = k.held ? ` held for ${k.held}` : '';
+      const wants = k.waitFor?.length ? `, waiting to ${k.waitFor.join('/')}` : '';
+      out.push(`  ${k.kind} ${k.name ?? '(heap lock)'}${k.module ? ` [${k.module}]` : ''}${mode}: ${holder}; ${k.waiters} waiter(s) (${k.waiterComms.join(', ')})${wants}`);
     }
     for (const c of l.chains) out.push(`  chain    ${c.links.join(' ')}${c.cycle ? '  (cycle)' : ''}`);
   }

@@ -209,7 +209,10 @@ export interface BlockedTask {
   waitKind: string;
   /** The frame that says so. */
   waitFrame: string | null;
-  lock: { address: string; name: string | null; kind: string } | null;
+  /** held: how an rwsem is held when the task blocked on it (read or write; from its count word). */
+  lock: { address: string; name: string | null; kind: string; held?: 'read' | 'write' } | null;
+  /** What this task waits to take the lock for, when the waiter record says (an rwsem waiter's type: read or write). */
+  waitType?: string;
   holder: TaskRef | null;
   stack: string[];
 }
@@ -291,6 +294,7 @@ export function blockedTasks(prog: Program): BlockedReport {
       }
       let lock: BlockedTask['lock'] = null;
       let holder: TaskRef | null = null;
+      let waitType: string | undefined;
       const addr = data.waiterTypes[waitKind] ? attempt(problems, `lock of ${t.hex()}`, () => findWaitedLock(prog, t, waitKind, addrs), null) : null;
       if (addr !== null) {
         const key = `${waitKind}:${addr}`;
@@ -301,11 +305,15 @@ export function blockedTasks(prog: Program): BlockedReport {
           problems.list.push(...info.problems);
         }
         lock = { address: info.address, name: info.name, kind: waitKind };
+        // Readers holding an rwsem vs a writer holding it is the mechanism of a stall, not a detail.
+        if (waitKind === 'rwsem' && info.locked) lock.held = /^write/.test(info.state) ? 'write' : 'read';
         holder = info.holder;
+        const pid = t.member('pid').num();
+        waitType = info.waiters.find((w) => w.pid === pid)?.waitType;
       } else if (data.waiterTypes[waitKind]) {
         problems.add(`task ${t.member('pid').num()} is in a ${waitKind} slow path but no waiter record for it was found on its stack`, t.address, 'lockinfo --blocked');
       }
-      blocked.push({ task: taskRef(t), waitKind, waitFrame, lock, holder, stack });
+      blocked.push({ task: taskRef(t), waitKind, waitFrame, lock, ...(waitType ? { waitType } : {}), holder, stack });
     } catch (e) {
       problems.fromError(e, `blocked task ${t.hex()}`);
     }

@@ -141,6 +141,11 @@ test('lab build: hung and rwsemread through in-guest kdump and sysrq through QMP
   const rl = rs.locks!.locks[0]!;
   assert.deepEqual([rl.name, rl.kind, rl.waiters], [rn.lock, 'rwsem', rwr.variation.nr]);
   assert.equal(rl.holder?.comm, rn.comm);
+  // How it is held and what the waiters want, as the scenario does it (down_read by the holder,
+  // down_write by every waiter): the mechanism that tells it from a writer-held rwsem.
+  assert.equal(rl.held, 'read');
+  assert.deepEqual(rl.waitFor, ['write']);
+  assert.equal(lk.held, undefined, 'a mutex has no read/write mode');
   assert.equal(rl.holder?.pid, Number(new RegExp(`labcrash: reader (\\d+) holds ${rn.lock}\\b`).exec(rcon)![1]));
   assert.equal(rs.panic?.title, `INFO: task hung in ${rn.fn2}`);
   const sp = Program.open(path.join(OUT, sysrq.path));

@@ -21,10 +21,38 @@ function lockSim(a: Lock, b: Lock): number {
   return a.name === b.name ? 0.7 : 0.25;
 }
 
+/**
+ * How the lock is held and what its waiters want: an rwsem held for write with
+ * readers queued is a different stall from one held by a reader that starves a
+ * writer, whatever the lock is called. Null when either side does not say
+ * (a mutex, or a signature made before this was recorded).
+ */
+function holdMode(a: Lock, b: Lock, agreed: string[], differed: string[]): number | null {
+  const parts: number[] = [];
+  if (a.held && b.held) {
+    parts.push(Number(a.held === b.held));
+    (a.held === b.held ? agreed : differed).push(a.held === b.held ? `both held for ${a.held}` : `held for ${a.held} / for ${b.held}`);
+  }
+  if (a.waitFor?.length && b.waitFor?.length) {
+    const j = jaccard(a.waitFor, b.waitFor);
+    parts.push(j);
+    if (j < 1) differed.push(`waiters wait to ${a.waitFor.join('+')} / to ${b.waitFor.join('+')}`);
+  }
+  return parts.length ? parts.reduce((x, y) => x + y, 0) / parts.length : null;
+}
+
 export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent('lock state not read on one side');
   if (!a.blocked && !b.blocked) return absent('no blocked task on either side');
-  if (!a.blocked || !b.blocked) return { score: 0, agreed: [], differed: [`blocked tasks on one side only (${a.blocked} / ${b.blocked})`] };
+  if (!a.blocked || !b.blocked) {
+    // Blocked tasks that wait on no lock (a kthread in wait_for_completion, a task in I/O) are what
+    // any busy machine has at some instant: a stray one against none is weak evidence, fading with
+    // their number. A contended lock on one side only is a real difference.
+    const one = a.blocked ? a : b;
+    const why = `blocked tasks on one side only (${a.blocked} / ${b.blocked})`;
+    if (one.locks.length || one.deadlock) return { score: 0, agreed: [], differed: [`${why}, waiting on a lock`] };
+    return { score: ctx.params.strayBlocked / one.blocked, agreed: [], differed: [`${why}, waiting on no lock`] };
+  }
   const agreed: string[] = [];
   const differed: string[] = [];
   // The most waited-on lock of each side, and its best counterpart on the other.
@@ -34,6 +62,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   let holder: number | null = null;
   let state: number | null = null;
   let waiters: number | null = null;
+  let mode: number | null = null;
   if (la && lb) {
     const best = (x: Lock, ys: Lock[]) => ys.reduce((m, y) => Math.max(m, lockSim(x, y)), 0);
     lock = (best(la, b.locks) + best(lb, a.locks)) / 2;
@@ -58,6 +87,8 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
       holder = 0;
       differed.push('lock holder known on one side only');
     }
+    mode = holdMode(la, lb, agreed, differed);
+    waiters = jaccard(la.waiterComms, lb.waiterComms);
     waiters = jaccard(la.waiterComms, lb.waiterComms);
     const ratio = Math.min(la.waiters, lb.waiters) / Math.max(la.waiters, lb.waiters);
     waiters = (waiters + ratio) / 2;
@@ -75,7 +106,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     if (a.deadlock && b.deadlock) agreed.push('a deadlock cycle on both sides');
     else if (a.deadlock !== b.deadlock) differed.push('a deadlock cycle on one side only');
   }
-  const components = { lock, holder, state, waiters, waitKinds, chains };
+  const components = { lock, holder, state, mode, waiters, waitKinds, chains };
   const score = mix(ctx.params.locks, components);
   return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -36,6 +36,8 @@ export interface ScorerParams {
   holderPrimitiveMismatch: number;
   stuckPrimitiveMismatch: number;
   contextMismatch: number;
+  /** The locks family's score when one side has no blocked task and the other has n that wait on no lock: this / n. */
+  strayBlocked: number;
 }
 
 export interface CompareContext {

@@ -1,0 +1,73 @@
+// The locks family's comparison on what the machine state says, checked
+// against crash's `ps` (which tasks are in D state) and the dumps' labels:
+// a stray blocked task waiting on no lock is weak evidence, a contended lock
+// on one side only is a real difference, and an rwsem's read/write mode is
+// part of the mechanism.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixture, openFixture } from '../helpers/fixtures.js';
+import { signatureFromDump, type Signature } from '../../features/signature.js';
+import { compareLocks } from '../../src/similarity/compare/locks.js';
+import { defaultParams } from '../../src/similarity/scorer.js';
+import type { CompareContext } from '../../src/similarity/compare/types.js';
+import type { LockEntry, LocksPart } from '../../features/locks.js';
+
+const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams() };
+const cache = new Map<string, Signature>();
+function sig(name: string): Signature {
+  let s = cache.get(name);
+  if (!s) {
+    const p = openFixture(name);
+    s = signatureFromDump(p, fixture(name).dumpPath);
+    p.close();
+    cache.set(name, s);
+  }
+  return s;
+}
+const uninterruptible = (name: string) => fixture(name).crash('ps').split('\n').filter((l) => /\sUN\s/.test(l)).length;
+
+test('a soft lockup with one stray D-state kworker against a dump with none: weak evidence, not a difference', () => {
+  // crash's ps: one kworker in UN on the soft lockup, none on the sysrq crash.
+  assert.equal(uninterruptible('softlockup'), 1);
+  assert.equal(uninterruptible('sysrq'), 0);
+  const soft = sig('softlockup').locks!;
+  const sysrq = sig('sysrq').locks!;
+  assert.equal(soft.blocked, 1);
+  assert.equal(soft.locks.length, 0, 'the kworker waits on no lock');
+  assert.equal(sysrq.blocked, 0);
+  const s = compareLocks(soft, sysrq, ctx);
+  assert.equal(s.score, ctx.params.strayBlocked / 1);
+  assert.match(s.differed.join(';'), /one side only \(1 \/ 0\), waiting on no lock/);
+});
+
+test('a hung task on a contended mutex against a dump with no blocked task: the locks family says they differ', () => {
+  assert.match(fixture('hung').meta.label, /mutex held forever/);
+  assert.equal(uninterruptible('hung'), sig('hung').locks!.blocked);
+  const s = compareLocks(sig('hung').locks!, sig('sysrq').locks!, ctx);
+  assert.equal(s.score, 0);
+  assert.match(s.differed.join(';'), /waiting on a lock/);
+  // Two hung tasks on the same dump agree fully, and a mutex has no read/write mode to compare.
+  const same = compareLocks(sig('hung').locks!, sig('hung').locks!, ctx);
+  assert.equal(same.score, 1);
+  assert.equal(same.components?.mode, null);
+});
+
+test('rwsem mode: held for read with writers waiting is not held for write with readers waiting', () => {
+  const entry = (held: 'read' | 'write', waitFor: string[]): LockEntry => ({
+    name: 'lock', module: null, kind: 'rwsem', waiters: 2, waiterComms: ['task'], held, waitFor,
+    holder: { comm: 'task', pid: 1, state: 'ID', frames: ['schedule_timeout', 'modfn'], offCpuS: 1, onCpuS: null },
+  });
+  const part = (e: LockEntry): LocksPart => ({ blocked: 2, waitKinds: { rwsem: 2 }, locks: [e], chains: [], deadlock: false });
+  const reader = part(entry('read', ['write']));
+  const writer = part(entry('write', ['read']));
+  const same = compareLocks(reader, part(entry('read', ['write'])), ctx);
+  const diff = compareLocks(reader, writer, ctx);
+  assert.equal(same.score, 1);
+  assert.equal(diff.components?.mode, 0);
+  assert.ok(diff.score! < same.score!);
+  assert.ok(diff.differed.includes('held for read / for write'), diff.differed.join(';'));
+  // A signature made before the mode was recorded compares as before: the component is left out.
+  const old = part({ ...entry('write', []), held: undefined, waitFor: undefined });
+  assert.equal(compareLocks(reader, old, ctx).components?.mode, null);
+});
