@@ -99,7 +99,7 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 function lockLines(doc: Signature | null): string[] {
   const l = doc?.locks;
   if (!l) return [];
-  return l.locks.slice(0, 4).map((e) => `${e.kind} ${e.name ?? '(heap lock)'}${e.holder ? ` held by ${e.holder.comm} (${e.holder.state}${e.holder.frames.length ? `: ${e.holder.frames.slice(0, 3).join(' < ')}` : ''})` : ', holder unknown'}; ${e.waiters} waiter${e.waiters === 1 ? '' : 's'}${e.waiterComms.length ? ` (${e.waiterComms.slice(0, 4).join(', ')})` : ''}`);
+  return l.locks.slice(0, 4).map((e) => `${e.kind} ${e.name ?? '(heap lock)'}${e.held ? ` (for ${e.held})` : ''}${e.holder ? ` held by ${e.holder.comm} (${e.holder.state}${e.holder.frames.length ? `: ${e.holder.frames.slice(0, 3).join(' < ')}` : ''})` : ', holder unknown'}; ${e.waiters} waiter${e.waiters === 1 ? '' : 's'}${e.waiterComms.length ? ` (${e.waiterComms.slice(0, 4).join(', ')})` : ''}${e.waitFor?.length ? `, waiting to ${e.waitFor.join('/')}` : ''}`);
 }
 
 function summary(s: StoredSignature, v: SignatureView | undefined, doc: Signature | null, issue: number | null, cluster: number): SigSummary {
