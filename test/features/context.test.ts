@@ -6,25 +6,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, openFixture } from '../helpers/fixtures.js';
+import { fixture, fixtureSignature } from '../helpers/fixtures.js';
 import { syzbotReports } from '../helpers/syzbot.js';
-import { signatureFromDump, signatureFromConsole, type Signature } from '../../features/signature.js';
+import { signatureFromConsole } from '../../features/signature.js';
 import { executionContext, ownFrames } from '../../features/panic.js';
 import { stuckPrimitive } from '../../features/locks.js';
 import { viewOf } from '../../src/similarity/view.js';
 import { score } from '../../src/similarity/scorer.js';
 
-const cache = new Map<string, Signature>();
-function sig(name: string): Signature {
-  let s = cache.get(name);
-  if (!s) {
-    const p = openFixture(name);
-    s = signatureFromDump(p, fixture(name).dumpPath);
-    p.close();
-    cache.set(name, s);
-  }
-  return s;
-}
+const sig = fixtureSignature;
 
 test('timer: the NULL write in an hrtimer callback ran in hardirq context; its own frames stop at the interrupt', () => {
   const f = fixture('timer');

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../../src/util/datafile.js';
 import { materialize } from '../../src/util/zst.js';
 import { Program } from '../../src/kernel/program.js';
+import { signatureFromDump, type Signature } from '../../features/signature.js';
 
 export const SHARED = process.env.VAAT_SHARED ?? path.resolve(packageRoot(), '..', 'shared');
 export const KERNEL_DIR = path.join(SHARED, 'vmcores', '6.1.0-56-amd64');
@@ -84,6 +85,18 @@ export function openFixture(name: string): Program {
     programs.set(name, p);
   }
   return p;
+}
+
+const signatures = new Map<string, Signature>();
+
+/** A fixture's signature, extracted once per test process (over the cached Program, left open for other tests). */
+export function fixtureSignature(name: string): Signature {
+  let s = signatures.get(name);
+  if (!s) {
+    s = signatureFromDump(openFixture(name), fixture(name).dumpPath);
+    signatures.set(name, s);
+  }
+  return s;
 }
 
 export const SYSTEM_MAP = path.join(KERNEL_DIR, 'System.map');

@@ -6,25 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, openFixture } from '../helpers/fixtures.js';
-import { signatureFromDump, type Signature } from '../../features/signature.js';
+import { fixture, fixtureSignature } from '../helpers/fixtures.js';
 import { compareLocks } from '../../src/similarity/compare/locks.js';
 import { defaultParams } from '../../src/similarity/scorer.js';
 import type { CompareContext } from '../../src/similarity/compare/types.js';
 import type { LockEntry, LocksPart } from '../../features/locks.js';
 
 const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams() };
-const cache = new Map<string, Signature>();
-function sig(name: string): Signature {
-  let s = cache.get(name);
-  if (!s) {
-    const p = openFixture(name);
-    s = signatureFromDump(p, fixture(name).dumpPath);
-    p.close();
-    cache.set(name, s);
-  }
-  return s;
-}
+const sig = fixtureSignature;
 const uninterruptible = (name: string) => fixture(name).crash('ps').split('\n').filter((l) => /\sUN\s/.test(l)).length;
 
 test('a soft lockup with one stray D-state kworker against a dump with none: weak evidence, not a difference', () => {
