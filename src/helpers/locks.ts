@@ -27,6 +27,11 @@ interface LockFrameData {
 
 const lockData = () => dataJson<LockFrameData>('src/helpers/data/lock-frames.json');
 
+/** Whether a blocked task's wait kind (BlockedTask.waitKind) is a sleeping lock with a waiter record: mutex, rwsem, semaphore. */
+export function isLockWait(kind: string): boolean {
+  return Object.hasOwn(lockData().waiterTypes, kind);
+}
+
 export interface TaskRef {
   pid: number;
   comm: string;

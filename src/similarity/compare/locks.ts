@@ -7,6 +7,7 @@
 
 import { alignStacks } from '../frames.js';
 import { blockingPrimitive } from '../../../features/locks.js';
+import { isLockWait } from '../../helpers/locks.js';
 import type { SignatureView } from '../view.js';
 import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
 
@@ -47,10 +48,11 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   if (!a.blocked || !b.blocked) {
     // Blocked tasks that wait on no lock (a kthread in wait_for_completion, a task in I/O) are what
     // any busy machine has at some instant: a stray one against none is weak evidence, fading with
-    // their number. A contended lock on one side only is a real difference.
+    // their number. A task in a lock's slow path on one side only is a real difference, whether or
+    // not its lock was resolved.
     const one = a.blocked ? a : b;
     const why = `blocked tasks on one side only (${a.blocked} / ${b.blocked})`;
-    if (one.locks.length || one.deadlock) return { score: 0, agreed: [], differed: [`${why}, waiting on a lock`] };
+    if (one.locks.length || one.deadlock || Object.keys(one.waitKinds).some(isLockWait)) return { score: 0, agreed: [], differed: [`${why}, waiting on a lock`] };
     return { score: ctx.params.strayBlocked / one.blocked, agreed: [], differed: [`${why}, waiting on no lock`] };
   }
   const agreed: string[] = [];
