@@ -67,6 +67,8 @@ export interface LockInfo {
   holder: TaskRef | null;
   /** For an rwsem held by readers: how many. */
   readers?: number;
+  /** For a held rwsem: held for read (by readers) or for write (from the count word). */
+  mode?: 'read' | 'write';
   /** The holder's stack (function names) when known. */
   holderStack?: string[];
   waiters: Array<TaskRef & { waitType?: string }>;
@@ -138,6 +140,7 @@ function rwsemInfo(lock: KObject, problems: Problems): Omit<LockInfo, 'address' 
     holder: holder ? attempt(problems, 'rwsem owner', () => taskRef(holder), null) : null,
     holderStack: holder ? attempt(problems, 'holder stack', () => frameFunctions(backtrace(lock.prog, holder)), undefined) : undefined,
     readers,
+    ...(writer ? { mode: 'write' as const } : readers ? { mode: 'read' as const } : {}),
     waiters: waitersOf(lock, 'struct rwsem_waiter', problems, typeName),
   };
 }
@@ -311,7 +314,7 @@ export function blockedTasks(prog: Program): BlockedReport {
         }
         lock = { address: info.address, name: info.name, kind: waitKind };
         // Readers holding an rwsem vs a writer holding it is the mechanism of a stall, not a detail.
-        if (waitKind === 'rwsem' && info.locked) lock.held = /^write/.test(info.state) ? 'write' : 'read';
+        if (info.mode) lock.held = info.mode;
         holder = info.holder;
         const pid = t.member('pid').num();
         waitType = info.waiters.find((w) => w.pid === pid)?.waitType;
