@@ -63,3 +63,23 @@ test('rwsem mode: held for read with writers waiting is not held for write with 
   const old = part({ ...entry('write', []), held: undefined, waitFor: undefined });
   assert.equal(compareLocks(reader, old, ctx).components?.mode, null);
 });
+
+test('lock holders sleeping in the same primitive share the mechanism even when their callers are named differently', () => {
+  // crash's `foreach bt`: the shared hung dump's mutex holder (pid 126) sleeps in schedule_timeout under lab_holder.
+  const bt = fixture('hung').crash('foreach-bt');
+  const holderBt = bt.slice(bt.indexOf('PID: 126 '), bt.indexOf('PID: 127 '));
+  assert.match(holderBt, /#2 \[[0-9a-f]+\] schedule_timeout at .*\n #3 \[[0-9a-f]+\] lab_holder at /);
+  const hung = sig('hung').locks!;
+  assert.deepEqual(hung.locks[0]!.holder!.frames, ['schedule_timeout', 'lab_holder [labcrash]']);
+  const withHolder = (frames: string[], name = 'other_mutex'): LocksPart => ({
+    ...hung,
+    locks: [{ ...hung.locks[0]!, name, holder: { ...hung.locks[0]!.holder!, frames } }],
+  });
+  // The same sleep under another function: the primitive's share of the holder component, no more.
+  const renamed = compareLocks(hung, withHolder(['schedule_timeout', 'reset_handler [labcrash]']), ctx);
+  assert.ok(Math.abs(renamed.components!.holder! - ctx.params.holderPrimitiveShare) < 1e-9, String(renamed.components!.holder));
+  // Another primitive under the very same function scores below it: the wait is the mechanism.
+  const other = compareLocks(hung, withHolder(['wait_for_completion_state', 'lab_holder [labcrash]']), ctx);
+  assert.ok(other.components!.holder! < renamed.components!.holder!, `${other.components!.holder} vs ${renamed.components!.holder}`);
+  assert.match(other.differed.join(';'), /holders block in different primitives: schedule_timeout \/ wait_for_completion_state/);
+});

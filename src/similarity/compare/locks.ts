@@ -77,11 +77,17 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
       const pa = blockingPrimitive(la.holder.frames);
       const pb = blockingPrimitive(lb.holder.frames);
       const stackSim = al.lengthA === 0 && al.lengthB === 0 && (pa || pb) ? 1 : al.similarity;
-      holder = la.holder.frames.length || lb.holder.frames.length ? stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch) : null;
+      // A shared primitive is evidence of its own (the same wait under the lock), whatever the callers' names.
+      const share = pa || pb ? ctx.params.holderPrimitiveShare : 0;
+      holder = la.holder.frames.length || lb.holder.frames.length ? share * Number(pa === pb) + (1 - share) * stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch) : null;
       if (holder !== null) {
         const s = `holder stacks: ${la.holder.frames.slice(0, 3).join(' < ') || '-'} / ${lb.holder.frames.slice(0, 3).join(' < ') || '-'}`;
         if (pa !== pb) differed.push(`holders block in different primitives: ${pa ?? 'none'} / ${pb ?? 'none'}`);
-        else (holder >= 0.5 ? agreed : differed).push(holder >= 0.5 ? `same holder stack (${[...(pa ? [pa] : []), ...al.common.slice(0, 3)].join(' < ')})` : s);
+        else if (stackSim >= 0.5) agreed.push(`same holder stack (${[...(pa ? [pa] : []), ...al.common.slice(0, 3)].join(' < ')})`);
+        else {
+          if (pa) agreed.push(`holders both block in ${pa}`);
+          differed.push(s);
+        }
       }
       state = Number(la.holder.state === lb.holder.state);
       if (!state) differed.push(`holder states differ: ${la.holder.state} / ${lb.holder.state}`);

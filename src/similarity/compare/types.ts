@@ -34,6 +34,7 @@ export interface ScorerParams {
   align: AlignParams;
   /** A lock holder's stack score is multiplied by this when the two holders block in different primitives. */
   holderPrimitiveMismatch: number;
+  holderPrimitiveShare: number;
   stuckPrimitiveMismatch: number;
   contextMismatch: number;
   /** The locks family's score when one side has no blocked task and the other has n that wait on no lock: this / n. */
