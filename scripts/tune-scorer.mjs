@@ -1,7 +1,12 @@
 // Fit the scorer's family weights (src/similarity/data/scorer.json) on the
-// tuning halves of labelled sets only — coordinate descent on the mean of
-// the sets' leave-one-out MRR of the engine, queries and index both from the
-// tuning half. The test halves are never read here; vaat eval reports on them.
+// tuning halves of labelled sets only — coordinate descent on the mean over
+// the sets of (leave-one-out MRR + ROC AUC of duplicate-vs-new) / 2, queries
+// and index both from the tuning half: the MRR says the right issue comes
+// first, the AUC that a query's best score tells a known root cause (best
+// score with its own root cause in the index) from a new one (best score
+// with its root cause left out) — a dedupe decision needs both, and a fit on
+// the MRR alone bought ranking with separation. The test halves are never
+// read here; vaat eval reports on them.
 //
 //   npm run build && node scripts/tune-scorer.mjs [--write] <set> [<set> …]
 
@@ -11,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { loadEvalSet, setFrameStats } from '../dist/src/cli/eval.js';
 import { engineMatcher } from '../dist/src/similarity/eval/matchers/engine.js';
 import { rankQuery } from '../dist/src/similarity/eval/metrics/ranking.js';
+import { auc } from '../dist/src/similarity/eval/metrics/decision.js';
 import { defaultParams } from '../dist/src/similarity/scorer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,27 +36,38 @@ for (const s of sets) {
   console.log(`${s}: ${items.length} tuning items, ${new Set(items.map((i) => i.label)).size} root causes`);
 }
 
-function objective(params) {
+function objective(params, parts = false) {
   let total = 0;
+  const seen = [];
   for (const t of tuneItems) {
     const m = engineMatcher(t.items, t.frames, { name: 'e', about: '', params });
     let sum = 0;
     let n = 0;
+    const pos = [];
+    const neg = [];
+    const best = (scores) => Math.max(-1, ...scores.values());
     for (const q of t.items) {
       const pool = t.items.filter((i) => i.idx !== q.idx).map((i) => i.idx);
       const rel = (i) => t.items[i].label === q.label;
+      // Leave-label-out: the best score when the query's root cause is not in the index.
+      neg.push(best(m.scores(q.idx, (i) => i !== q.idx && !rel(i))));
       if (!pool.some(rel)) continue;
-      sum += rankQuery(q.idx, m.scores(q.idx, () => true), pool, rel).rr;
+      const scores = m.scores(q.idx, (i) => i !== q.idx);
+      pos.push(best(scores));
+      sum += rankQuery(q.idx, scores, pool, rel).rr;
       n++;
     }
-    total += n ? sum / n : 0;
+    const mrr = n ? sum / n : 0;
+    const a = auc(pos, neg) ?? 0.5;
+    seen.push({ set: t.set, mrr, auc: a });
+    total += (mrr + a) / 2;
   }
-  return total / tuneItems.length;
+  return parts ? seen : total / tuneItems.length;
 }
 
 const base = structuredClone(defaultParams());
 let best = objective(base);
-console.log(`start: mean tuning MRR ${best.toFixed(4)}`);
+console.log(`start: tuning objective ${best.toFixed(4)} ${JSON.stringify(objective(base, true))}`);
 const steps = [0.5, 0.75, 1.5, 2];
 for (let round = 0; round < 3; round++) {
   let improved = false;
@@ -63,18 +80,18 @@ for (let round = 0; round < 3; round++) {
         best = v;
         base.families[fam] = trial.families[fam];
         improved = true;
-        console.log(`round ${round}: ${fam} ${trial.families[fam]} -> MRR ${v.toFixed(4)}`);
+        console.log(`round ${round}: ${fam} ${trial.families[fam]} -> ${v.toFixed(4)}`);
       }
     }
   }
   if (!improved) break;
 }
-console.log(`best: ${JSON.stringify(base.families)} mean tuning MRR ${best.toFixed(4)}`);
+console.log(`best: ${JSON.stringify(base.families)} tuning objective ${best.toFixed(4)} ${JSON.stringify(objective(base, true))}`);
 if (args.includes('--write')) {
   const file = path.join(root, 'src', 'similarity', 'data', 'scorer.json');
   const d = JSON.parse(fs.readFileSync(file, 'utf8'));
   d.families = base.families;
-  d.fitted = { sets: sets.map((s) => path.basename(path.resolve(s))), objective: 'mean leave-one-out MRR of the engine over the tuning halves', value: Math.round(best * 10000) / 10000 };
+  d.fitted = { sets: sets.map((s) => path.basename(path.resolve(s))), objective: 'mean over the tuning halves of (leave-one-out MRR + ROC AUC duplicate-vs-new) / 2', value: Math.round(best * 10000) / 10000 };
   fs.writeFileSync(file, JSON.stringify(d, null, 1) + '\n');
   console.log(`written to ${path.relative(root, file)}`);
 }
