@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore, MIGRATIONS, SCHEMA_VERSION } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
+import { DEFAULT_INDEX } from '../../src/similarity/hnsw.js';
 import { signatureFromConsole } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
 import { viewOf } from '../../src/similarity/view.js';
@@ -116,4 +117,17 @@ test('the index file: missing, truncated or altered → rebuilt from the databas
   const gone = await reopen();
   assert.match(gone.notices.join('\n'), /rebuilding it from the store's 30 signatures/);
   assert.deepEqual((await reopen()).notices, [], 'the rebuilt index was saved');
+  // An index built with the M of an older vaat is still used (its graph is intact), with the current
+  // efSearch, and a notice says that reindex rebuilds it.
+  const side = path.join(dir, 'index.json');
+  const sc = JSON.parse(fs.readFileSync(side, 'utf8'));
+  assert.deepEqual(sc.params, DEFAULT_INDEX);
+  fs.rmSync(file);
+  store = openSqliteStore(dir);
+  engine = await Engine.open(store, { index: { ...DEFAULT_INDEX, m: 16, efSearch: 128 } });
+  await engine.close();
+  assert.equal(JSON.parse(fs.readFileSync(side, 'utf8')).params.m, 16);
+  const older = await reopen();
+  assert.deepEqual(older.notices, [`index built with M 16, this vaat uses M ${DEFAULT_INDEX.m}: vaat reindex rebuilds it`]);
+  assert.equal(older.top!.score, 1);
 });
