@@ -295,9 +295,12 @@ export class Engine {
         logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(), frames,
       });
       let issue: number;
+      let title: string | null = null;
       const sc = best ? Math.round(value(best) * 1000) / 1000 : null;
       if (verdict === 'new') {
-        issue = (await this.store.createIssue(issueTitle(sig))).id;
+        const opened = await this.store.createIssue(issueTitle(sig));
+        issue = opened.id;
+        title = opened.title;
         await this.store.setMembership(ins.id, issue, 'auto', null);
       } else {
         // Uncertain: it waits in the closest issue, pending, until a person confirms it
@@ -305,7 +308,7 @@ export class Engine {
         issue = best!.issue;
         await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain');
       }
-      const title = (await this.store.issue(issue))?.title ?? null;
+      title ??= (await this.store.issue(issue))?.title ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
       this.viewCache.put(ins.id, view);

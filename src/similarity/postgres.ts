@@ -229,8 +229,8 @@ export class PgStore implements Store {
     if (this.tx.getStore()) return f();
     const c = await this.pool.connect();
     try {
-      await c.query('BEGIN');
-      await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      // One round trip: a decision is taken under this lock, and every round trip under it is serial.
+      await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
       const r = await this.tx.run(c, f);
       await c.query('COMMIT');
       return r;
@@ -255,23 +255,28 @@ export class PgStore implements Store {
   async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
     // Ids are taken under the write lock only: they grow in commit order (catch-up reads id > seq).
     return this.exclusive(async () => {
+      // One statement: the row, its frames' rarity counts and the notice (delivered when the
+      // transaction commits: query nodes catch up at once) — the counts and the notice only when the
+      // row was new (a signature's frames count once; a frameless one counts no document).
+      const frames = [...new Set(s.frames)];
       const r = await this.one<{ id: number }>(
-        `INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id`,
+        `WITH s AS (
+           INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id),
+         f AS (
+           INSERT INTO frame_df (frame, df) SELECT x, 1 FROM unnest($17::text[]) AS x WHERE EXISTS (SELECT 1 FROM s)
+           ON CONFLICT (frame) DO UPDATE SET df = frame_df.df + 1),
+         d AS (
+           INSERT INTO meta (key, value) SELECT 'frame_docs', '1' WHERE EXISTS (SELECT 1 FROM s) AND cardinality($17::text[]) > 0
+           ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text)
+         SELECT id, pg_notify('vaat_signatures', id::text) FROM s`,
         [s.hash, s.hashKind, s.kind, s.path, s.name, s.bytes, s.release, s.title, s.crashKind, JSON.stringify(s.document), JSON.stringify(s.view),
-          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now()],
+          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now(), frames],
       );
       if (!r) {
         const old = (await this.one<{ id: number }>('SELECT id FROM signatures WHERE hash = $1', [s.hash]))!;
         return { id: old.id, seq: old.id, inserted: false };
       }
-      const frames = [...new Set(s.frames)];
-      if (frames.length) {
-        await this.q.query('INSERT INTO frame_df (frame, df) SELECT f, 1 FROM unnest($1::text[]) AS f ON CONFLICT (frame) DO UPDATE SET df = frame_df.df + 1', [frames]);
-        await this.q.query("INSERT INTO meta (key, value) VALUES ('frame_docs', '1') ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text");
-      }
-      // Delivered when the transaction commits: query nodes catch up at once.
-      await this.q.query("SELECT pg_notify('vaat_signatures', $1)", [String(r.id)]);
       return { id: r.id, seq: r.id, inserted: true };
     });
   }
@@ -348,18 +353,14 @@ export class PgStore implements Store {
 
   async createIssue(title: string): Promise<Issue> {
     const t = now();
-    const r = (await this.one<{ id: number }>('INSERT INTO issues (title, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id', [title, t]))!;
-    return (await this.issue(r.id))!;
+    const r = (await this.one<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string }>(
+      'INSERT INTO issues (title, created_at, updated_at) VALUES ($1, $2, $2) RETURNING *', [title, t]))!;
+    return { id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at, links: [] };
   }
 
-  private async links(id: number): Promise<Array<{ kind: string; url: string }>> {
-    return this.all<{ kind: string; url: string }>('SELECT kind, url FROM issue_links WHERE issue_id = $1 ORDER BY added', [id]);
-  }
 
   async issue(id: number): Promise<Issue | null> {
-    const r = await this.one<{ id: number; title: string; status: IssueStatus; notes: string; merged_into: number | null; created_at: string; updated_at: string }>('SELECT * FROM issues WHERE id = $1', [id]);
-    if (!r) return null;
-    return { id: r.id, title: r.title, status: r.status, notes: r.notes, mergedInto: r.merged_into, createdAt: r.created_at, updatedAt: r.updated_at, links: await this.links(id) };
+    return (await this.issuesById([id])).get(id) ?? null;
   }
 
   async issuesById(ids: number[]): Promise<Map<number, Issue>> {
