@@ -180,7 +180,16 @@ export class Engine {
    * into the index, their frames into the rarity counts, so that every node
    * scores as one store would. The ids taken in.
    */
-  async sync(): Promise<number[]> {
+  sync(): Promise<number[]> {
+    // One catch-up at a time in a process: two at once would read the same rows and count their frames twice.
+    const run = this.syncing.then(() => this.catchUp());
+    this.syncing = run.catch(() => {});
+    return run;
+  }
+
+  private syncing: Promise<unknown> = Promise.resolve();
+
+  private async catchUp(): Promise<number[]> {
     const ids = await this.index.catchUp(this.store);
     if (ids.length) {
       const vs = await this.store.views(ids);
@@ -281,6 +290,10 @@ export class Engine {
     const view = viewOf(sig);
     const vector = vectorize(sig);
     const t = await this.thresholds();
+    // Take in what other writers committed before queueing for the lock, so that under it only
+    // what they commit meanwhile is left to add: with several writers the catch-up (HNSW inserts of
+    // the others' signatures) would otherwise be serialized with the decisions.
+    await this.sync();
     const res = await this.store.exclusive(async () => {
       await this.sync();
       const again = await this.store.findByHash(sig.source.hash);
