@@ -35,8 +35,8 @@ export interface LineSource {
 
 /** A source location as symbolizers print it: path/file.c:123 (":-1" when unknown, an optional column). */
 const SRC = String.raw`[A-Za-z0-9_\-./+]*[A-Za-z0-9_\-]\.(?:c|h|S|s|rs|cc|cpp|hpp|inc|lds|y|l):-?\d+(?::\d+)?`;
-/** A symbolizer-inserted inline line: "<prefix>func path/file.c:12 [inline]". */
-const INLINE_LINE = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\]\s*$`);
+/** A symbolizer-inserted inline line: "<prefix>func path/file.c:12 [inline]" (a second pass of a symbolizer appends another location). */
+const INLINE_LINE = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\](?: ${SRC})*\s*$`);
 /** "func+0x1/0x2 [mod] path/file.c:12" (syzbot): the location after the raw frame. */
 const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?)((?: ${SRC})+)(?=[ ,;)]|$)`);
 /** decode_stacktrace.sh: "<prefix>func (a.h:1 b.c:2) [mod]" — offsets replaced by the locations, inlined ones first. */

@@ -36,13 +36,13 @@ export function mailWrap(text: string, width: number): string {
 
 /**
  * What the kernel printed, without what a symbolizer added: lines ending in
- * "[inline]" dropped, the source locations after "func+0x1/0x2" removed.
+ * "[inline]" (or "[inline]" and the locations a second symbolizer pass appended) dropped, the source locations after "func+0x1/0x2" removed.
  * Written here apart from features/symbolized.ts, as the reference it is checked against.
  */
 export function stripSymbolization(text: string): string {
   return text
     .split('\n')
-    .filter((l) => !/ \[inline\]\s*$/.test(l))
+    .filter((l) => !/ \[inline\](?: [^\s,]+\.\w+:-?\d+(?::\d+)?)*\s*$/.test(l))
     .map((l) => l.replace(/(\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w-]+\])?)(?: [^\s,]+\.\w+:-?\d+(?::\d+)?)+/g, '$1'))
     .join('\n');
 }
