@@ -9,7 +9,7 @@
 // inner product) search; and `vaat ingest --jobs 2` against `--jobs 1` on
 // dumps.
 //
-//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR]
+//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,9 +39,12 @@ const timer = setInterval(sampleRss, 200);
 // Real signatures to start from, and distinct variants of them (bench/variants.mjs).
 const { base, variant } = await realSignatures(OUT, LAB);
 
-// Ingest: batches of already-extracted signatures under one write lock each.
+// Ingest: batches of already-extracted signatures under one write lock each. --reuse measures a
+// store an earlier run of the same N built (in --out): the variants are made again, not ingested.
+const REUSE = argv.includes('--reuse');
 const storeDir = path.join(OUT, 'store');
-fs.rmSync(storeDir, { recursive: true, force: true });
+if (!REUSE) fs.rmSync(storeDir, { recursive: true, force: true });
+else if (!fs.existsSync(path.join(storeDir, 'store.db'))) throw new Error(`--reuse: no store in ${storeDir}`);
 const store = openSqliteStore(storeDir);
 const engine = await Engine.open(store);
 const BATCH = 500;
@@ -49,6 +52,11 @@ const t0 = performance.now();
 const decisions = {};
 let done = 0;
 const queries = [];
+if (REUSE) {
+  for (let i = 0; i < N; i++) variant(base[i % base.length], i);
+  done = N;
+  if ((await store.count()) !== N) throw new Error(`--reuse: the store holds ${await store.count()} signatures, not ${N}`);
+}
 while (done < N) {
   const n = Math.min(BATCH, N - done);
   const sigs = [];
@@ -63,10 +71,16 @@ while (done < N) {
   sampleRss();
   if (done % 50000 === 0 || done === N) console.error(`bench: ${done} ingested, ${(done / ((performance.now() - t0) / 1000)).toFixed(0)}/s, RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`);
 }
-const ingestS = (performance.now() - t0) / 1000;
+const ingestS = REUSE ? null : (performance.now() - t0) / 1000;
 const t1 = performance.now();
 await engine.save();
 const saveS = (performance.now() - t1) / 1000;
+// Queries: variants of real signatures made after the stored ones (a deterministic pick of bases).
+let qseed = 4242;
+const rnd = () => {
+  qseed = (qseed * 1103515245 + 12345) & 0x7fffffff;
+  return qseed / 0x7fffffff;
+};
 for (let q = 0; q < Q; q++) queries.push(variant(base[Math.floor(rnd() * base.length)], N + q));
 
 // Queries through match's code path (HNSW top-50, exact re-ranking, issues).
@@ -132,15 +146,15 @@ const j1 = best(j1a, runIngest(1));
 const j2 = best(j2a, runIngest(2));
 
 const res = {
-  signatures: N, realSignatures: base.length, ingestSeconds: ingestS, ingestPerSecond: N / ingestS, saveSeconds: saveS,
+  signatures: N, realSignatures: base.length, reused: REUSE, ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
   indexBytes, dbBytes, peakRssMB: peakRss / 2 ** 20, queryP50ms: pct(0.5), queryP99ms: pct(0.99), recall10: hit / R, recallQueries: R,
   decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, cores: os.availableParallelism(),
 };
 console.log(JSON.stringify(res, null, 1));
 console.log(table(
   ['signatures', 'ingest s (per s)', 'index MB', 'store MB', 'peak RSS MB', 'match p50 ms', 'match p99 ms', 'HNSW recall@10', 'ingest --jobs 1 / 2 (dumps)'],
-  [[String(N), `${fmt(ingestS, 1)} (${fmt(N / ingestS, 0)})`, fmt(indexBytes / 2 ** 20, 0), fmt(dbBytes / 2 ** 20, 0), fmt(peakRss / 2 ** 20, 0), fmt(pct(0.5)), fmt(pct(0.99)), fmt(hit / R, 3), `${fmt(j1.s, 1)} s / ${fmt(j2.s, 1)} s = ${fmt(j1.s / j2.s)}× (${j1.n} dumps)`]],
+  [[String(N), ingestS === null ? '- (store reused)' : `${fmt(ingestS, 1)} (${fmt(N / ingestS, 0)})`, fmt(indexBytes / 2 ** 20, 0), fmt(dbBytes / 2 ** 20, 0), fmt(peakRss / 2 ** 20, 0), fmt(pct(0.5)), fmt(pct(0.99)), fmt(hit / R, 3), `${fmt(j1.s, 1)} s / ${fmt(j2.s, 1)} s = ${fmt(j1.s / j2.s)}× (${j1.n} dumps)`]],
 ));
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench', 'results', `similarity-${N}.json`), JSON.stringify(res, null, 1) + '\n');
-fs.rmSync(OUT, { recursive: true, force: true });
+if (!REUSE) fs.rmSync(OUT, { recursive: true, force: true });
