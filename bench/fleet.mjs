@@ -7,7 +7,7 @@
 //      store of N signatures (default 100,000: variants of real ones, stored
 //      through the engine directly, bench/variants.mjs).
 //
-//   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000]
+//   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -55,7 +55,10 @@ async function post(base, url, body) {
 const LAB = process.env.VAAT_LAB ?? '/work/labset';
 const labDumps = fs.existsSync(path.join(LAB, 'manifest.json')) ? JSON.parse(fs.readFileSync(path.join(LAB, 'manifest.json'), 'utf8')).entries.map((e) => path.join(LAB, e.path)) : [];
 const ingest = [];
-const runs = argv.includes('--match-only') ? [] : [...[1, 2].map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length ? [1, 2].map((w) => ({ w, kind: 'lab dumps' })) : [])];
+// Each configuration twice, alternating (1, 2, 1, 2 workers), the faster of each kept: the dumps'
+// pages are cold in the page cache for whichever run comes first.
+const order = [1, 2, 1, 2];
+const runs = argv.includes('--match-only') ? [] : [...order.map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length ? order.map((w) => ({ w, kind: 'lab dumps' })) : [])];
 for (const { w: nWorkers, kind } of runs) {
   // A fresh queue (its own Redis) and a fresh database per run.
   await redis.stop();
@@ -70,11 +73,17 @@ for (const { w: nWorkers, kind } of runs) {
   const ids = [];
   let errors = 0;
   const bodies = kind === 'lab dumps' ? labDumps.map((p) => ({ path: p })) : reports.slice(0, INGEST).map((rep) => ({ name: `${rep.id}.txt`, text: rep.report }));
-  for (const body of bodies) {
-    const r = await post(base, '/v1/ingest', body);
-    if (r.status === 202) ids.push(r.json.job);
-    else errors++;
-  }
+  // Submitted by 8 clients at once, as a fleet's machines would: one client waiting for each answer
+  // before sending the next would measure that client, not the service.
+  let nextBody = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (nextBody < bodies.length) {
+      const r = await post(base, '/v1/ingest', bodies[nextBody++]);
+      if (r.status === 202) ids.push(r.json.job);
+      else errors++;
+    }
+  }));
+  const submittedS = (performance.now() - t0) / 1000;
   // Done when the queue has nothing waiting or active and every job has finished.
   for (;;) {
     const m = await (await fetch(base + '/metrics')).text();
@@ -91,8 +100,23 @@ for (const { w: nWorkers, kind } of runs) {
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
   await svc.close();
-  ingest.push({ kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, errors: errors + failed });
-  console.error(`bench: ${kind}, ${nWorkers} worker(s): ${ids.length} jobs in ${secs.toFixed(1)} s`);
+  const run = { kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, submittedSeconds: submittedS, errors: errors + failed };
+  const prev = ingest.findIndex((x) => x.kind === kind && x.workers === nWorkers);
+  if (prev < 0) ingest.push(run);
+  else if (run.seconds < ingest[prev].seconds) ingest[prev] = { ...run, errors: run.errors + ingest[prev].errors };
+  else ingest[prev].errors += run.errors;
+  console.error(`bench: ${kind}, ${nWorkers} worker(s): ${ids.length} jobs in ${secs.toFixed(1)} s (all submitted after ${submittedS.toFixed(1)} s)`);
+}
+
+if (argv.includes('--ingest-only')) {
+  await redis.stop();
+  await pgs.stop();
+  const res = { ingest, speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, cores: os.availableParallelism() };
+  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'fleet-ingest.json'), JSON.stringify(res, null, 1) + '\n');
+  console.log(table(['inputs', 'workers', 'ingested', 'seconds', 'all submitted after s', 'per second', 'errors'], ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.submittedSeconds, 1), fmt(x.perSecond, 1), String(x.errors)])));
+  console.log(`\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}`);
+  process.exit(0);
 }
 
 // 2. Match latency against N signatures.
