@@ -34,6 +34,7 @@ export interface ScorerParams {
   align: AlignParams;
   /** A lock holder's stack score is multiplied by this when the two holders block in different primitives. */
   holderPrimitiveMismatch: number;
+  /** The share of the holder component that two holders blocking in the same primitive earn whatever their stacks (version 6). */
   holderPrimitiveShare: number;
   stuckPrimitiveMismatch: number;
   contextMismatch: number;
