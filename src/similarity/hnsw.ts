@@ -4,9 +4,22 @@
 // layout version, dimension, the last signature it holds) and the file's
 // size and sha256. A file that is missing, stale, truncated or altered is
 // not read (hnswlib trusts its input): the index is rebuilt from the
-// database with a one-line notice. Signatures stored after the file was
-// written (by this process or another) are added on open and before every
-// decision ("catch-up" by sequence number).
+// database with a one-line notice. index.ids holds the groups of twins
+// (below), checksummed in index.json like the graph. Signatures stored after
+// the file was written (by this process or another) are added on open and
+// before every decision ("catch-up" by sequence number).
+//
+// One point per distinct vector. A store of known issues is mostly repeats,
+// and repeats of one bug have the same vector; HNSW's neighbour selection
+// keeps a new point's link to an identical one and drops the rest (no other
+// point is closer to it than its twin is), so a thousand copies of one
+// vector end up linked mostly to each other — an island a search may never
+// enter (on the 1 M bench of 2026-12-05, where 89 % of vectors had a twin,
+// 2 of 92 queries got none of their exact top ten). So a vector seen before
+// is not inserted again: its signature joins the group of the first one
+// with that vector, and a search returns whole groups, best first. Twins are
+// found by a 53-bit hash of the vector's bytes, confirmed against the stored
+// point.
 //
 // Space: inner product. Each family's block of the vector has unit length
 // times its weight (features/vector.ts), so the inner product of two
@@ -35,15 +48,33 @@ export interface IndexParams {
 export const DEFAULT_INDEX: IndexParams = { m: 32, efConstruction: 200, efSearch: 256, seed: 100 };
 
 interface Sidecar {
-  format: 1;
+  /** 2: one point per distinct vector, the groups in index.ids (format 1 inserted every vector). */
+  format: 2;
   vectorVersion: number;
   dimension: number;
   /** The highest signature sequence number in the file. */
   seq: number;
+  /** Signatures held; `points` of them are points of the graph, the rest are in a twin's group. */
   count: number;
+  points: number;
   bytes: number;
   sha256: string;
+  /** index.ids: the key of every point and the group of every other signature. */
+  idsBytes: number;
+  idsSha256: string;
   params: IndexParams;
+}
+
+/** A 53-bit hash of a vector's bytes (two FNV-1a lanes): the key twins are looked up by. */
+function vectorKey(v: Float32Array): number {
+  const w = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < w.length; i++) {
+    a = Math.imul(a ^ w[i]!, 0x01000193) >>> 0;
+    b = Math.imul(b ^ w[i]!, 0x5bd1e995) >>> 0;
+  }
+  return a * 0x200000 + (b & 0x1fffff);
 }
 
 function fileSha256(file: string): string {
@@ -68,6 +99,11 @@ export class VectorIndex {
   /** The highest signature sequence number added. */
   seq = 0;
   private dirty = false;
+  /** Vector key → the point (the first signature with that vector). */
+  private keys = new Map<number, number>();
+  /** Point → the later signatures with the same vector, in the order added. */
+  private twins = new Map<number, number[]>();
+  private count = 0;
 
   private constructor(readonly dimension: number, readonly params: IndexParams) {
     this.hnsw = new HierarchicalNSW('ip', dimension);
@@ -87,28 +123,67 @@ export class VectorIndex {
     this.hnsw.setEf(this.params.efSearch);
   }
 
+  /** Signatures held. */
   get size(): number {
+    return this.count;
+  }
+
+  /** Points of the graph: distinct vectors. */
+  get points(): number {
     return this.hnsw.getCurrentCount();
   }
 
   add(id: number, vector: Float32Array | number[], seq = id): void {
-    if (this.size >= this.capacity) {
-      this.capacity *= 2;
-      this.hnsw.resizeIndex(this.capacity);
+    const v = vector instanceof Float32Array ? vector : Float32Array.from(vector);
+    const key = vectorKey(v);
+    const twin = this.keys.get(key);
+    if (twin !== undefined && this.sameAsPoint(twin, v)) {
+      const g = this.twins.get(twin);
+      if (g) g.push(id);
+      else this.twins.set(twin, [id]);
+    } else {
+      if (this.points >= this.capacity) {
+        this.capacity *= 2;
+        this.hnsw.resizeIndex(this.capacity);
+      }
+      this.hnsw.addPoint(Array.from(v), id);
+      // On a hash collision with a different vector the first keeps the key: the second is a point of its own.
+      if (twin === undefined) this.keys.set(key, id);
     }
-    this.hnsw.addPoint(Array.from(vector), id);
+    this.count++;
     if (seq > this.seq) this.seq = seq;
     this.dirty = true;
   }
 
-  /** The k nearest stored signatures by inner product, most similar first; `filter` keeps only ids it accepts. */
+  private sameAsPoint(point: number, v: Float32Array): boolean {
+    const p = this.hnsw.getPoint(point);
+    if (p.length !== v.length) return false;
+    for (let i = 0; i < v.length; i++) if (Math.fround(p[i]!) !== v[i]) return false;
+    return true;
+  }
+
+  /**
+   * The k nearest stored signatures by inner product, most similar first (ties by id); `filter`
+   * keeps only ids it accepts. Twins share their point's similarity and come in the order added.
+   */
   search(vector: Float32Array | number[], k: number, filter?: (id: number) => boolean): Array<{ id: number; similarity: number }> {
-    const n = Math.min(k, this.size);
+    const n = Math.min(k, this.points);
     if (n <= 0) return [];
     this.hnsw.setEf(Math.max(this.params.efSearch, n));
-    const r = filter ? this.hnsw.searchKnn(Array.from(vector), n, filter) : this.hnsw.searchKnn(Array.from(vector), n);
-    const out = r.neighbors.map((id, i) => ({ id, similarity: 1 - r.distances[i]! }));
-    out.sort((a, b) => b.similarity - a.similarity || a.id - b.id);
+    const group = (p: number): number[] => {
+      const t = this.twins.get(p);
+      return t ? [p, ...t] : [p];
+    };
+    const r = filter ? this.hnsw.searchKnn(Array.from(vector), n, (p) => filter(p) || (this.twins.get(p)?.some(filter) ?? false)) : this.hnsw.searchKnn(Array.from(vector), n);
+    const found = r.neighbors.map((p, i) => ({ p, similarity: 1 - r.distances[i]! }));
+    found.sort((a, b) => b.similarity - a.similarity || a.p - b.p);
+    const out: Array<{ id: number; similarity: number }> = [];
+    for (const f of found) {
+      for (const id of group(f.p)) {
+        if (out.length >= k) return out;
+        if (!filter || filter(id)) out.push({ id, similarity: f.similarity });
+      }
+    }
     return out;
   }
 
@@ -135,6 +210,7 @@ export class VectorIndex {
     const params = opts.params ?? DEFAULT_INDEX;
     const file = path.join(dir, 'index.hnsw');
     const side = path.join(dir, 'index.json');
+    const ids = path.join(dir, 'index.ids');
     let why: string | null = null;
     let ix: VectorIndex | null = null;
     if (!fs.existsSync(file) || !fs.existsSync(side)) why = fs.existsSync(file) || fs.existsSync(side) ? 'index file or its description is missing' : null;
@@ -147,10 +223,11 @@ export class VectorIndex {
       }
       if (sc) {
         const st = fs.statSync(file);
-        if (sc.format !== 1) why = `index format ${sc.format} unknown`;
+        if (sc.format !== 2) why = sc.format === 1 ? 'index format 1 has a point for every signature (format 2 one per distinct vector)' : `index format ${sc.format} unknown`;
         else if (sc.vectorVersion !== opts.vectorVersion || sc.dimension !== opts.dimension) why = `index built for vector layout ${sc.vectorVersion} (${sc.dimension} dimensions), the store uses ${opts.vectorVersion} (${opts.dimension})`;
         else if (st.size !== sc.bytes) why = `index file is ${st.size} bytes, ${sc.bytes} were written (truncated or replaced)`;
         else if (fileSha256(file) !== sc.sha256) why = 'index file does not match its checksum (corrupt)';
+        else if (!fs.existsSync(ids) || fs.statSync(ids).size !== sc.idsBytes || fileSha256(ids) !== sc.idsSha256) why = 'index groups (index.ids) missing or do not match their checksum';
         else if (sc.seq > (await store.maxSeq())) why = 'index holds signatures the store does not (store replaced?)';
         else {
           // The graph keeps the M it was built with; efSearch is a search-time setting, so the current one applies.
@@ -162,7 +239,8 @@ export class VectorIndex {
             loaded.capacity = loaded.hnsw.getMaxElements();
             loaded.hnsw.setEf(loaded.params.efSearch);
             loaded.seq = sc.seq;
-            if (loaded.size !== sc.count) why = `index holds ${loaded.size} points, ${sc.count} were written`;
+            loaded.readIds(ids);
+            if (loaded.points !== sc.points || loaded.size !== sc.count) why = `index holds ${loaded.points} points and ${loaded.size} signatures, ${sc.points} and ${sc.count} were written`;
             else ix = loaded;
           } catch (e) {
             why = `index file cannot be read: ${(e as Error).message}`;
@@ -180,17 +258,58 @@ export class VectorIndex {
     return ix;
   }
 
-  /** Write the index and its description, each to a temporary file renamed into place. */
+  /** index.ids: [points, twins, (point, key) × points, (signature, point) × twins] as float64. */
+  private writeIds(file: string): void {
+    let nTwins = 0;
+    for (const t of this.twins.values()) nTwins += t.length;
+    const a = new Float64Array(2 + 2 * this.keys.size + 2 * nTwins);
+    a[0] = this.keys.size;
+    a[1] = nTwins;
+    let i = 2;
+    for (const [key, p] of this.keys) {
+      a[i++] = p;
+      a[i++] = key;
+    }
+    for (const [p, t] of this.twins) {
+      for (const id of t) {
+        a[i++] = id;
+        a[i++] = p;
+      }
+    }
+    fs.writeFileSync(file, new Uint8Array(a.buffer));
+  }
+
+  private readIds(file: string): void {
+    const b = fs.readFileSync(file);
+    const a = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length - (b.length % 8)));
+    const nKeys = a[0] ?? 0;
+    const nTwins = a[1] ?? 0;
+    if (a.length !== 2 + 2 * nKeys + 2 * nTwins) throw new Error(`index.ids holds ${a.length} numbers, not 2 + 2 × ${nKeys} + 2 × ${nTwins}`);
+    let i = 2;
+    for (let k = 0; k < nKeys; k++, i += 2) this.keys.set(a[i + 1]!, a[i]!);
+    for (let k = 0; k < nTwins; k++, i += 2) {
+      const g = this.twins.get(a[i + 1]!);
+      if (g) g.push(a[i]!);
+      else this.twins.set(a[i + 1]!, [a[i]!]);
+    }
+    this.count = this.points + nTwins;
+  }
+
+  /** Write the index, its groups and its description, each to a temporary file renamed into place. */
   save(dir: string, vectorVersion: number): void {
     if (!this.dirty && fs.existsSync(path.join(dir, 'index.hnsw'))) return;
     const file = path.join(dir, 'index.hnsw');
+    const ids = path.join(dir, 'index.ids');
     const tmp = `${file}.${process.pid}.tmp`;
+    const idsTmp = `${ids}.${process.pid}.tmp`;
     this.hnsw.writeIndexSync(tmp);
+    this.writeIds(idsTmp);
     const sc: Sidecar = {
-      format: 1, vectorVersion, dimension: this.dimension, seq: this.seq, count: this.size,
-      bytes: fs.statSync(tmp).size, sha256: fileSha256(tmp), params: this.params,
+      format: 2, vectorVersion, dimension: this.dimension, seq: this.seq, count: this.size, points: this.points,
+      bytes: fs.statSync(tmp).size, sha256: fileSha256(tmp), idsBytes: fs.statSync(idsTmp).size, idsSha256: fileSha256(idsTmp), params: this.params,
     };
     fs.renameSync(tmp, file);
+    fs.renameSync(idsTmp, ids);
     const sideTmp = path.join(dir, `index.json.${process.pid}.tmp`);
     fs.writeFileSync(sideTmp, JSON.stringify(sc, null, 1) + '\n');
     fs.renameSync(sideTmp, path.join(dir, 'index.json'));
