@@ -20,6 +20,7 @@ export async function realSignatures(out, lab) {
     for (const it of s.items) base.push(it.sig);
     console.error(`bench: ${s.items.length} real signatures from ${set}`);
 }
+  const WINDOW = JSON.parse(fs.readFileSync(path.join(ROOT, 'features', 'data', 'vector.json'), 'utf8')).panicFrames;
   const vocab = [...new Set(base.flatMap((s) => s.panic?.frames ?? []).filter((f) => !f.startsWith('<')))];
 
   // A deterministic generator, and variant i of a real signature.
@@ -32,12 +33,20 @@ export async function realSignatures(out, lab) {
     const v = structuredClone(sig);
     v.source = { ...v.source, hash: crypto.createHash('sha256').update(`${sig.source.hash}:${i}`).digest('hex'), name: `v${i}-${sig.source.name}` };
     if (v.panic) {
+      // Every variant differs from its base inside the frames the vector reads (the first
+      // panicFrames, features/data/vector.json): one frame of that window swapped for a frame of
+      // another report, then sometimes one dropped or one inserted there too. Until 2026-12-05 a
+      // variant could change only frames past the window, or none: 89 % of a 1 M set then had the
+      // vector of another, and the index held 113 k distinct points, not 1 M.
       const fr = [...v.panic.frames];
-      const k = fr.length ? Math.floor(rnd() * fr.length) : 0;
+      const window = Math.min(fr.length, WINDOW);
+      const at = () => Math.floor(rnd() * window);
+      const own = [...Array(window).keys()].filter((k) => !fr[k].startsWith('<'));
+      if (own.length) fr[own[Math.floor(rnd() * own.length)]] = vocab[Math.floor(rnd() * vocab.length)];
+      else fr.unshift(vocab[Math.floor(rnd() * vocab.length)]);
       const r = rnd();
-      if (r < 0.3 && fr.length > 2 && !fr[k].startsWith('<')) fr[k] = vocab[Math.floor(rnd() * vocab.length)];
-      else if (r < 0.5 && fr.length > 3) fr.splice(k, 1);
-      else if (r < 0.6) fr.push(vocab[Math.floor(rnd() * vocab.length)]);
+      if (r < 0.3 && fr.length > 3) fr.splice(at(), 1);
+      else if (r < 0.5) fr.splice(at(), 0, vocab[Math.floor(rnd() * vocab.length)]);
       v.panic.frames = fr.slice(0, 48);
       v.panic.sources = null;
       if (rnd() < 0.05 && v.panic.title) v.panic.title = v.panic.title.replace(/ in (\S+)$/, ` in ${vocab[Math.floor(rnd() * vocab.length)].split(' ')[0]}`);
