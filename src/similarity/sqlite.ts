@@ -100,6 +100,17 @@ export const MIGRATIONS: Migration[] = [
       db.exec('ALTER TABLE memberships ADD COLUMN pending INTEGER NOT NULL DEFAULT 0');
     },
   },
+  {
+    version: 4,
+    what: 'scoring views in a table of their own (a view read no longer walks the overflow pages of the row\'s document, console text and vector)',
+    up(db) {
+      // signatures.view was added last (version 2), so it sat after columns of several kilobytes:
+      // reading it followed the row's overflow chain. The old column is left in place, unused and
+      // NULL for new rows (dropping it would rewrite every row).
+      db.exec(`CREATE TABLE signature_views (signature_id INTEGER PRIMARY KEY REFERENCES signatures(id), view TEXT NOT NULL);
+               INSERT INTO signature_views (signature_id, view) SELECT id, view FROM signatures WHERE view IS NOT NULL;`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -182,8 +193,8 @@ export class SqliteStore implements Store {
     const p = (sql: string) => db.prepare(sql);
     this.stmts = {
       findByHash: p(`SELECT ${SIG_COLS} FROM signatures WHERE hash = ?`),
-      insert: p(`INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, log_text, vector, vector_version, rules_version, ingested_at, view)
-                 VALUES (@hash, @hashKind, @kind, @path, @name, @bytes, @release, @title, @crashKind, @document, @logText, @vector, @vectorVersion, @rulesVersion, @at, @view)
+      insert: p(`INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, log_text, vector, vector_version, rules_version, ingested_at)
+                 VALUES (@hash, @hashKind, @kind, @path, @name, @bytes, @release, @title, @crashKind, @document, @logText, @vector, @vectorVersion, @rulesVersion, @at)
                  ON CONFLICT(hash) DO NOTHING`),
       sig: p(`SELECT ${SIG_COLS} FROM signatures WHERE id = ?`),
       doc: p('SELECT document FROM signatures WHERE id = ?'),
@@ -192,7 +203,8 @@ export class SqliteStore implements Store {
       maxSeq: p('SELECT coalesce(max(id), 0) AS m FROM signatures'),
       count: p('SELECT count(*) AS n FROM signatures'),
       page: p(`SELECT ${SIG_COLS} FROM signatures WHERE id > ? ORDER BY id LIMIT ?`),
-      derived: p('UPDATE signatures SET document = ?, view = ?, vector = ?, vector_version = ?, rules_version = ?, title = ?, crash_kind = ? WHERE id = ?'),
+      derived: p('UPDATE signatures SET document = ?, vector = ?, vector_version = ?, rules_version = ?, title = ?, crash_kind = ? WHERE id = ?'),
+      viewSet: p('INSERT OR REPLACE INTO signature_views (signature_id, view) VALUES (?, ?)'),
       dfInc: p('INSERT INTO frame_df (frame, df) VALUES (?, 1) ON CONFLICT(frame) DO UPDATE SET df = df + 1'),
       dfAll: p('SELECT frame, df FROM frame_df'),
       metaGet: p('SELECT value FROM meta WHERE key = ?'),
@@ -210,7 +222,7 @@ export class SqliteStore implements Store {
       members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
                   FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = ? ORDER BY s.id`),
       // A list of ids as one JSON parameter: one prepared statement whatever the list's length.
-      viewsOf: p('SELECT id, view FROM signatures WHERE id IN (SELECT value FROM json_each(?))'),
+      viewsOf: p('SELECT signature_id AS id, view FROM signature_views WHERE signature_id IN (SELECT value FROM json_each(?))'),
       membersOf: p('SELECT signature_id, issue_id, decided_by, score, decided_at, pending FROM memberships WHERE signature_id IN (SELECT value FROM json_each(?))'),
       decide: p('INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) VALUES (?, ?, ?, ?, ?, ?)'),
     };
@@ -280,7 +292,7 @@ export class SqliteStore implements Store {
         hash: s.hash, hashKind: s.hashKind, kind: s.kind, path: s.path, name: s.name, bytes: s.bytes, release: s.release,
         title: s.title, crashKind: s.crashKind, document: JSON.stringify(s.document),
         logText: s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')),
-        vector: vectorBytes(s.vector), vectorVersion: s.vectorVersion, rulesVersion: s.rulesVersion, at: now(), view: JSON.stringify(s.view),
+        vector: vectorBytes(s.vector), vectorVersion: s.vectorVersion, rulesVersion: s.rulesVersion, at: now(),
       });
       if (r.changes === 0) {
         const old = this.stmts.findByHash!.get(s.hash) as SigRow;
@@ -289,6 +301,7 @@ export class SqliteStore implements Store {
       for (const f of new Set(s.frames)) this.stmts.dfInc!.run(f);
       this.stmts.metaSet!.run('frame_docs', String(Number((this.stmts.metaGet!.get('frame_docs') as { value: string } | undefined)?.value ?? 0) + (s.frames.length ? 1 : 0)));
       const id = Number(r.lastInsertRowid);
+      this.stmts.viewSet!.run(id, JSON.stringify(s.view));
       return { id, seq: id, inserted: true };
     };
     return this.db.inTransaction ? run() : this.db.transaction(run)();
@@ -343,7 +356,10 @@ export class SqliteStore implements Store {
   }
 
   async updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void> {
-    this.stmts.derived!.run(JSON.stringify(d.document), JSON.stringify(d.view), vectorBytes(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id);
+    this.db.transaction(() => {
+      this.stmts.derived!.run(JSON.stringify(d.document), vectorBytes(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id);
+      this.stmts.viewSet!.run(id, JSON.stringify(d.view));
+    })();
   }
 
   async frameCounts(): Promise<FrameCounts> {
