@@ -15,7 +15,7 @@ import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Scor
 import type { FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
 import { decide, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
-import { StoreError, type DecisionKind, type Store, type StoredSignature } from './store.js';
+import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature } from './store.js';
 
 export interface MatchEntry {
   issue: number;
@@ -64,6 +64,19 @@ export interface Reranker {
   probabilities(query: SignatureView, candidates: SignatureView[], frames: FrameStats, scores?: Score[]): number[];
   thresholds: Thresholds;
 }
+
+/** A candidate's exact score under the issue it belongs to. */
+interface Scored {
+  issue: number;
+  signatureId: number;
+  score: Score;
+  view: SignatureView;
+}
+
+/** How many signatures stored by others meanwhile an optimistic decision scores itself before it ranks afresh. */
+const RECENT_RESCORE = 200;
+/** How many recent additions the engine remembers. */
+const RECENT = 4096;
 
 interface Ranked {
   issue: number;
@@ -190,7 +203,9 @@ export class Engine {
   private syncing: Promise<unknown> = Promise.resolve();
 
   private async catchUp(): Promise<number[]> {
-    const ids = await this.index.catchUp(this.store);
+    const added = await this.index.catchUp(this.store);
+    for (const a of added) this.noteAdded(a.id, a.seq);
+    const ids = added.map((a) => a.id);
     if (ids.length) {
       const vs = await this.store.views(ids);
       for (const id of ids) {
@@ -201,6 +216,27 @@ export class Engine {
       }
     }
     return ids;
+  }
+
+  /** Signatures this index took in, by sequence number, newest last (what an optimistic decision checks). */
+  private recent: Array<{ seq: number; id: number }> = [];
+
+  private noteAdded(id: number, seq: number): void {
+    this.recent.push({ seq, id });
+    if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
+  }
+
+  /** The ids added since sequence number `seq`, or null when more than RECENT were (or they are no longer known). */
+  private addedSince(seq: number): number[] | null {
+    const out: number[] = [];
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const r = this.recent[i]!;
+      if (r.seq <= seq) return out;
+      out.push(r.id);
+      if (out.length > RECENT_RESCORE) return null;
+    }
+    // Every entry is newer than seq: entries older than the list may be missing too, unless nothing was ever trimmed.
+    return this.recent.length < RECENT ? out : null;
   }
 
   async thresholds(): Promise<ThresholdSet> {
@@ -254,33 +290,72 @@ export class Engine {
     const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
-    const views = await this.viewCache.get(ids.filter((id) => members.has(id) && !members.get(id)!.pending), (x) => this.store.views(x));
-    const scored: Ranked[] = [];
+    const scored = await this.scoreIds(view, ids, members, new Map());
+    return this.byIssue(view, scored, cands.length);
+  }
+
+  /** Exact scores of stored signatures against a view, each under the issue `members` puts it in (pending and unknown ones left out). */
+  private async scoreIds(view: SignatureView, ids: number[], members: Map<number, Membership>, known: Map<number, Scored>): Promise<Scored[]> {
+    const need = ids.filter((id) => members.has(id) && !members.get(id)!.pending && !known.has(id));
+    const views = await this.viewCache.get(need, (x) => this.store.views(x));
+    const scored: Scored[] = [];
     for (const id of ids) {
       const m = members.get(id);
+      if (!m || m.pending) continue;
+      const k = known.get(id);
+      if (k) {
+        scored.push({ ...k, issue: m.issueId });
+        continue;
+      }
       const v = views.get(id);
-      if (!m || !v || m.pending) continue;
-      scored.push({ issue: m.issueId, signatureId: id, score: scorePair(view, v, this.frames, this.params), prob: null });
+      if (!v) continue;
+      scored.push({ issue: m.issueId, signatureId: id, score: scorePair(view, v, this.frames, this.params), view: v });
     }
+    return scored;
+  }
+
+  /** Each issue's best member, best issue first (the model's probabilities when it covers the query). */
+  private byIssue(view: SignatureView, scored: Scored[], candidates: number): Ranked[] & { candidates: number; scored: Scored[] } {
+    const ranked: Ranked[] = scored.map((r) => ({ issue: r.issue, signatureId: r.signatureId, score: r.score, prob: null }));
     if (this.reranker?.appliesTo(view) && scored.length) {
-      const probs = this.reranker.probabilities(view, scored.map((r) => views.get(r.signatureId)!), this.frames, scored.map((r) => r.score));
-      scored.forEach((r, i) => (r.prob = probs[i]!));
+      const probs = this.reranker.probabilities(view, scored.map((r) => r.view), this.frames, scored.map((r) => r.score));
+      ranked.forEach((r, i) => (r.prob = probs[i]!));
     }
     const best = new Map<number, Ranked>();
-    for (const r of scored) {
+    for (const r of ranked) {
       const cur = best.get(r.issue);
       if (!cur || value(r) > value(cur) || (value(r) === value(cur) && r.signatureId < cur.signatureId)) best.set(r.issue, r);
     }
-    const out = [...best.values()].sort((a, b) => value(b) - value(a) || a.issue - b.issue) as Ranked[] & { candidates: number };
-    out.candidates = cands.length;
+    const out = [...best.values()].sort((a, b) => value(b) - value(a) || a.issue - b.issue) as Ranked[] & { candidates: number; scored: Scored[] };
+    out.candidates = candidates;
+    out.scored = scored;
     return out;
   }
 
   /**
-   * Store a signature and decide what it is. Under the store's write lock: the
-   * index first takes in what other writers stored, then the hash is looked up,
-   * the best issue scored, and signature, membership and decision committed
-   * together — a decision is only returned once it is durable.
+   * The ranking of an ingest, under the write lock. The HNSW search and the exact scores were made
+   * before queueing for the lock, against what the index held then (sequence number `seq`); here
+   * only what was stored since is scored, and every candidate's membership read again (a person
+   * may have moved one meanwhile). The result is the serial decision's, but for the HNSW search
+   * not seeing the few signatures stored meanwhile, which are scored exactly instead. Falls back
+   * to a full ranking when too much was stored meanwhile.
+   */
+  private async rankSince(view: SignatureView, vector: Float32Array, pre: Ranked[] & { candidates: number; scored: Scored[] }, candidateIds: number[], seq: number): Promise<Ranked[] & { candidates: number }> {
+    const added = this.addedSince(seq);
+    if (added === null) return this.rank(view, vector);
+    const ids = [...candidateIds, ...added.filter((id) => !candidateIds.includes(id))];
+    const members = await this.store.memberships(ids);
+    const known = new Map(pre.scored.map((s) => [s.signatureId, s]));
+    return this.byIssue(view, await this.scoreIds(view, ids, members, known), pre.candidates + added.length);
+  }
+
+  /**
+   * Store a signature and decide what it is. The HNSW search and the exact
+   * scores are made first, outside the lock; under the store's write lock the
+   * index takes in what other writers stored meanwhile, the hash is looked up
+   * again, what was stored meanwhile is scored and the candidates'
+   * memberships read again (rankSince), and signature, membership and decision
+   * are committed together — a decision is only returned once it is durable.
    */
   async ingest(sig: Signature, input: { path: string | null; logText: string | null }): Promise<IngestResult> {
     if (this.stale) throw new StoreError(`${this.stale}: run vaat reindex before ingesting`);
@@ -294,11 +369,16 @@ export class Engine {
     // what they commit meanwhile is left to add: with several writers the catch-up (HNSW inserts of
     // the others' signatures) would otherwise be serialized with the decisions.
     await this.sync();
+    // The search and the exact scores too, optimistically: under the lock only what was stored
+    // meanwhile is scored (rankSince), so that several writers' decisions overlap but for that.
+    const seq = this.index.seq;
+    const candidateIds = this.index.search(vector, this.k).map((c) => c.id);
+    const pre = this.byIssue(view, await this.scoreIds(view, candidateIds, await this.store.memberships(candidateIds), new Map()), candidateIds.length);
     const res = await this.store.exclusive(async () => {
       await this.sync();
       const again = await this.store.findByHash(sig.source.hash);
       if (again) return this.sameDump(name, again);
-      const ranked = await this.rank(view, vector);
+      const ranked = await this.rankSince(view, vector, pre, candidateIds, seq);
       const best = ranked[0] ?? null;
       const verdict = decide(best ? value(best) : null, this.thresholdsOf(t, view, best).th);
       const frames = rarityFrames(view);
@@ -324,6 +404,7 @@ export class Engine {
       title ??= (await this.store.issue(issue))?.title ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
+      this.noteAdded(ins.id, ins.seq);
       this.viewCache.put(ins.id, view);
       this.frames.add(frames);
       const r: IngestResult = {

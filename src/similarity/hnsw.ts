@@ -187,16 +187,16 @@ export class VectorIndex {
     return out;
   }
 
-  /** Add every signature the store holds beyond what this index has; the ids added. */
-  async catchUp(store: Store): Promise<number[]> {
-    const added: number[] = [];
+  /** Add every signature the store holds beyond what this index has; the ids added, with their sequence numbers. */
+  async catchUp(store: Store): Promise<Array<{ id: number; seq: number }>> {
+    const added: Array<{ id: number; seq: number }> = [];
     for (;;) {
       const rows = await store.vectorsAfter(this.seq, 5000);
       if (!rows.length) return added;
       for (const r of rows) {
         if (r.vector.length !== this.dimension) throw new Error(`signature ${r.id}: vector of ${r.vector.length} dimensions in a ${this.dimension}-dimension index`);
         this.add(r.id, r.vector, r.seq);
-        added.push(r.id);
+        added.push({ id: r.id, seq: r.seq });
       }
     }
   }

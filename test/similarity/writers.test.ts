@@ -1,0 +1,77 @@
+// Two writers on one store. An ingest searches and scores before it queues
+// for the write lock; under the lock it scores what another writer stored
+// meanwhile and reads every candidate's membership again. Two engines on one
+// store directory stand for two processes; the second writer's work is run
+// between the first's ranking and its lock.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openSqliteStore } from '../../src/similarity/sqlite.js';
+import { Engine } from '../../src/similarity/engine.js';
+import { signatureFromConsole, type Signature } from '../../features/signature.js';
+import { syzbotReports } from '../helpers/syzbot.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-writers-'));
+
+function reports(n: number): Signature[] {
+  const seen = new Set<string>();
+  const out: Signature[] = [];
+  for (const r of syzbotReports()) {
+    if (seen.has(r.cluster)) continue;
+    seen.add(r.cluster);
+    const s = signatureFromConsole(r.report, `${r.id}.txt`);
+    if (s.panic?.title) out.push(s);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+const again = (s: Signature, n: number): Signature => ({ ...s, source: { ...s.source, hash: `${s.source.hash}:${n}`, name: `${s.source.name}#${n}` } });
+
+test('what another writer stores or relabels between an ingest\'s ranking and its lock decides that ingest', async () => {
+  const [x, y] = reports(2);
+  const dir = path.join(tmp, 'store');
+  const storeA = openSqliteStore(dir);
+  const a = await Engine.open(storeA);
+  const storeB = openSqliteStore(dir);
+  const b = await Engine.open(storeB);
+  const exclusive = storeA.exclusive.bind(storeA);
+  let meanwhile: (() => Promise<void>) | null = null;
+  storeA.exclusive = async <T>(f: () => Promise<T>): Promise<T> => {
+    const m = meanwhile;
+    meanwhile = null;
+    if (m) await m();
+    return exclusive(f);
+  };
+
+  // A ranks a repeat of x against an empty store; B stores x before A takes the lock.
+  let bx = null as Awaited<ReturnType<Engine['ingest']>> | null;
+  meanwhile = async () => {
+    bx = await b.ingest(x!, { path: null, logText: null });
+  };
+  const ax = await a.ingest(again(x!, 1), { path: null, logText: null });
+  assert.equal(bx!.decision, 'new');
+  assert.equal(ax.decision, 'duplicate', 'the signature B stored meanwhile was scored under the lock');
+  assert.equal(ax.issue, bx!.issue);
+  assert.equal(ax.score, 1);
+
+  // B opens an issue for y; then, between A's ranking of another repeat of x and its lock, a person
+  // moves x into y's issue: A's decision follows the membership as it is under the lock.
+  const by = await b.ingest(y!, { path: null, logText: null });
+  assert.equal(by.decision, 'new');
+  meanwhile = async () => {
+    await storeB.exclusive(async () => {
+      await storeB.setMembership(bx!.signature!, by.issue!, 'human', null);
+      await storeB.setMembership(ax.signature!, by.issue!, 'human', null);
+    });
+  };
+  const ax2 = await a.ingest(again(x!, 2), { path: null, logText: null });
+  assert.equal(ax2.decision, 'duplicate');
+  assert.equal(ax2.issue, by.issue, 'the candidates\' memberships were read again under the lock');
+  await a.close();
+  await b.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
