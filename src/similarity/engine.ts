@@ -203,8 +203,7 @@ export class Engine {
   private syncing: Promise<unknown> = Promise.resolve();
 
   private async catchUp(): Promise<number[]> {
-    const added = await this.index.catchUp(this.store);
-    for (const a of added) this.noteAdded(a.id, a.seq);
+    const added = await this.index.catchUp(this.store, (id, seq, vector) => this.noteAdded(id, seq, vector));
     const ids = added.map((a) => a.id);
     if (ids.length) {
       const vs = await this.store.views(ids);
@@ -219,20 +218,20 @@ export class Engine {
   }
 
   /** Signatures this index took in, by sequence number, newest last (what an optimistic decision checks). */
-  private recent: Array<{ seq: number; id: number }> = [];
+  private recent: Array<{ seq: number; id: number; vector: Float32Array }> = [];
 
-  private noteAdded(id: number, seq: number): void {
-    this.recent.push({ seq, id });
+  private noteAdded(id: number, seq: number, vector: Float32Array): void {
+    this.recent.push({ seq, id, vector });
     if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
   }
 
   /** The ids added since sequence number `seq`, or null when more than RECENT were (or they are no longer known). */
-  private addedSince(seq: number): number[] | null {
-    const out: number[] = [];
+  private addedSince(seq: number): Array<{ id: number; vector: Float32Array }> | null {
+    const out: Array<{ id: number; vector: Float32Array }> = [];
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const r = this.recent[i]!;
       if (r.seq <= seq) return out;
-      out.push(r.id);
+      out.push(r);
       if (out.length > RECENT_RESCORE) return null;
     }
     // Every entry is newer than seq: entries older than the list may be missing too, unless nothing was ever trimmed.
@@ -333,20 +332,32 @@ export class Engine {
   }
 
   /**
-   * The ranking of an ingest, under the write lock. The HNSW search and the exact scores were made
-   * before queueing for the lock, against what the index held then (sequence number `seq`); here
-   * only what was stored since is scored, and every candidate's membership read again (a person
-   * may have moved one meanwhile). The result is the serial decision's, but for the HNSW search
-   * not seeing the few signatures stored meanwhile, which are scored exactly instead. Falls back
-   * to a full ranking when too much was stored meanwhile.
+   * The ranking of an ingest, under the write lock, from the search and exact scores made before
+   * queueing for it against what the index held then (sequence number `seq`). Nothing stored
+   * since: the scores stand, the candidates' memberships are read again (a person may have moved
+   * one). Something stored since: it joins the candidates by its vector's similarity, the top k
+   * are kept — what the search would return now — and all are scored again, since the frames'
+   * rarity moved with it. Either way the decision is the one the serial order makes (but for
+   * HNSW's approximation). Too much stored since, or older than remembered: a fresh ranking.
    */
-  private async rankSince(view: SignatureView, vector: Float32Array, pre: Ranked[] & { candidates: number; scored: Scored[] }, candidateIds: number[], seq: number): Promise<Ranked[] & { candidates: number }> {
+  private async rankSince(view: SignatureView, vector: Float32Array, pre: Ranked[] & { candidates: number; scored: Scored[] }, cands: Array<{ id: number; similarity: number }>, seq: number): Promise<Ranked[] & { candidates: number }> {
     const added = this.addedSince(seq);
     if (added === null) return this.rank(view, vector);
-    const ids = [...candidateIds, ...added.filter((id) => !candidateIds.includes(id))];
-    const members = await this.store.memberships(ids);
-    const known = new Map(pre.scored.map((s) => [s.signatureId, s]));
-    return this.byIssue(view, await this.scoreIds(view, ids, members, known), pre.candidates + added.length);
+    if (!added.length) {
+      const ids = cands.map((c) => c.id);
+      const known = new Map(pre.scored.map((r) => [r.signatureId, r]));
+      return this.byIssue(view, await this.scoreIds(view, ids, await this.store.memberships(ids), known), cands.length);
+    }
+    const dot = (v: Float32Array) => {
+      let x = 0;
+      for (let i = 0; i < v.length; i++) x += v[i]! * vector[i]!;
+      return Math.fround(x);
+    };
+    const seen = new Set(cands.map((c) => c.id));
+    const all = [...cands, ...added.filter((a) => !seen.has(a.id)).map((a) => ({ id: a.id, similarity: dot(a.vector) }))];
+    all.sort((a, b) => b.similarity - a.similarity || a.id - b.id);
+    const ids = all.slice(0, this.k).map((c) => c.id);
+    return this.byIssue(view, await this.scoreIds(view, ids, await this.store.memberships(ids), new Map()), ids.length);
   }
 
   /**
@@ -372,13 +383,14 @@ export class Engine {
     // The search and the exact scores too, optimistically: under the lock only what was stored
     // meanwhile is scored (rankSince), so that several writers' decisions overlap but for that.
     const seq = this.index.seq;
-    const candidateIds = this.index.search(vector, this.k).map((c) => c.id);
-    const pre = this.byIssue(view, await this.scoreIds(view, candidateIds, await this.store.memberships(candidateIds), new Map()), candidateIds.length);
+    const cands = this.index.search(vector, this.k);
+    const candIds = cands.map((c) => c.id);
+    const pre = this.byIssue(view, await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map()), cands.length);
     const res = await this.store.exclusive(async () => {
       await this.sync();
       const again = await this.store.findByHash(sig.source.hash);
       if (again) return this.sameDump(name, again);
-      const ranked = await this.rankSince(view, vector, pre, candidateIds, seq);
+      const ranked = await this.rankSince(view, vector, pre, cands, seq);
       const best = ranked[0] ?? null;
       const verdict = decide(best ? value(best) : null, this.thresholdsOf(t, view, best).th);
       const frames = rarityFrames(view);
@@ -404,7 +416,7 @@ export class Engine {
       title ??= (await this.store.issue(issue))?.title ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
-      this.noteAdded(ins.id, ins.seq);
+      this.noteAdded(ins.id, ins.seq, vector);
       this.viewCache.put(ins.id, view);
       this.frames.add(frames);
       const r: IngestResult = {

@@ -188,7 +188,7 @@ export class VectorIndex {
   }
 
   /** Add every signature the store holds beyond what this index has; the ids added, with their sequence numbers. */
-  async catchUp(store: Store): Promise<Array<{ id: number; seq: number }>> {
+  async catchUp(store: Store, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
     const added: Array<{ id: number; seq: number }> = [];
     for (;;) {
       const rows = await store.vectorsAfter(this.seq, 5000);
@@ -197,6 +197,7 @@ export class VectorIndex {
         if (r.vector.length !== this.dimension) throw new Error(`signature ${r.id}: vector of ${r.vector.length} dimensions in a ${this.dimension}-dimension index`);
         this.add(r.id, r.vector, r.seq);
         added.push({ id: r.id, seq: r.seq });
+        onAdded?.(r.id, r.seq, r.vector);
       }
     }
   }
