@@ -9,7 +9,7 @@
 // inner product) search; and `vaat ingest --jobs 2` against `--jobs 1` on
 // dumps.
 //
-//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep]
+//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep] [--ef N] [--skip-jobs]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -47,7 +47,11 @@ const storeDir = path.join(OUT, 'store');
 if (!REUSE) fs.rmSync(storeDir, { recursive: true, force: true });
 else if (!fs.existsSync(path.join(storeDir, 'store.db'))) throw new Error(`--reuse: no store in ${storeDir}`);
 const store = openSqliteStore(storeDir);
-const engine = await Engine.open(store);
+// --ef N: search with another efSearch (a --reuse run on a built store measures the trade-off).
+const EF = opt('--ef', null);
+const { DEFAULT_INDEX } = await import(d('src/similarity/hnsw.js'));
+const indexParams = EF ? { ...DEFAULT_INDEX, efSearch: Number(EF) } : DEFAULT_INDEX;
+const engine = await Engine.open(store, { index: indexParams });
 const BATCH = 500;
 const t0 = performance.now();
 const decisions = {};
@@ -126,7 +130,7 @@ for (let i = 0; i < at; i++) row.set(ids[i], i);
 const distinctVectors = new Set();
 for (let i = 0; i < at; i++) distinctVectors.add(crypto.createHash('sha1').update(flat.subarray(i * dim, (i + 1) * dim)).digest('base64'));
 const { VectorIndex } = await import(d('src/similarity/hnsw.js'));
-const ix = await VectorIndex.open(store, storeDir, { dimension: dim, vectorVersion: (await store.meta()).vectorVersion });
+const ix = await VectorIndex.open(store, storeDir, { dimension: dim, vectorVersion: (await store.meta()).vectorVersion, params: indexParams });
 let hit = 0;
 const dotRow = (v, i) => {
   let s = 0;
@@ -161,13 +165,16 @@ const runIngest = (jobs) => {
 };
 // Each twice, alternating, the faster kept: both see a warm page cache.
 const best = (a, b) => (a.s <= b.s ? a : b);
-const j1a = runIngest(1);
-const j2a = runIngest(2);
-const j1 = best(j1a, runIngest(1));
-const j2 = best(j2a, runIngest(2));
+// --skip-jobs: leave the dumps out (a --reuse run that only measures queries).
+const SKIP = argv.includes('--skip-jobs');
+const none = { s: NaN, n: 0 };
+const j1a = SKIP ? none : runIngest(1);
+const j2a = SKIP ? none : runIngest(2);
+const j1 = SKIP ? none : best(j1a, runIngest(1));
+const j2 = SKIP ? none : best(j2a, runIngest(2));
 
 const res = {
-  signatures: N, realSignatures: base.length, reused: REUSE, ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
+  signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
   distinctVectors: distinctVectors.size, indexBytes, dbBytes, peakRssMB: peakRss / 2 ** 20, queryP50ms: pct(0.5), queryP99ms: pct(0.99), recall10: hit / R, recallQueries: R,
   decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, cores: os.availableParallelism(),
 };
@@ -177,6 +184,6 @@ console.log(table(
   [[String(N), ingestS === null ? '- (store reused)' : `${fmt(ingestS, 1)} (${fmt(N / ingestS, 0)})`, fmt(indexBytes / 2 ** 20, 0), fmt(dbBytes / 2 ** 20, 0), fmt(peakRss / 2 ** 20, 0), fmt(pct(0.5)), fmt(pct(0.99)), fmt(hit / R, 3), `${fmt(j1.s, 1)} s / ${fmt(j2.s, 1)} s = ${fmt(j1.s / j2.s)}× (${j1.n} dumps)`]],
 ));
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench', 'results', `similarity-${N}.json`), JSON.stringify(res, null, 1) + '\n');
+fs.writeFileSync(path.join(ROOT, 'bench', 'results', `similarity-${N}${EF ? `-ef${EF}` : ''}.json`), JSON.stringify(res, null, 1) + '\n');
 // --keep leaves the store for --reuse runs (1 M: 5 GB).
 if (!REUSE && !argv.includes('--keep')) fs.rmSync(OUT, { recursive: true, force: true });
