@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SHARED } from './fixtures.js';
 import { loadSyzbotReports, type SyzbotReport } from '../../datasets/syzbot.js';
+import { signatureFromConsole, type Signature } from '../../features/signature.js';
 
 export const SYZBOT = path.join(SHARED, 'corpora', 'syzbot-clusters-dev', 'reports.jsonl');
 
@@ -16,6 +17,20 @@ export function syzbotReports(): SyzbotReport[] {
   if (!fs.existsSync(SYZBOT)) throw new Error(`syzbot corpus expected at ${SYZBOT}`);
   cache = loadSyzbotReports(SYZBOT);
   return cache;
+}
+
+/** The signatures of the first report of each of the first root-cause clusters whose report names a crash (a build error does not), n of them. */
+export function crashesOfDistinctCauses(n: number): Signature[] {
+  const seen = new Set<string>();
+  const out: Signature[] = [];
+  for (const r of syzbotReports()) {
+    if (seen.has(r.cluster)) continue;
+    seen.add(r.cluster);
+    const s = signatureFromConsole(r.report, `${r.id}.txt`);
+    if (s.panic?.title) out.push(s);
+    if (out.length === n) break;
+  }
+  return out;
 }
 
 /** A mailer's greedy word wrap at `width` columns: break before the word that would not fit, eat the space; a word longer than the line stays whole. */

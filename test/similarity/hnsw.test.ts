@@ -11,24 +11,14 @@ import * as path from 'node:path';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
 import { VectorIndex } from '../../src/similarity/hnsw.js';
-import { signatureFromConsole, type Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
-import { syzbotReports } from '../helpers/syzbot.js';
+import { crashesOfDistinctCauses } from '../helpers/syzbot.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-hnsw-'));
 
 test('repeats of one vector are one point; searches return their whole group, as exact search does; the groups survive a reopen', async () => {
   // 40 real reports of distinct root causes, each arriving 8 times (another input, the same text).
-  const seen = new Set<string>();
-  const base: Signature[] = [];
-  for (const r of syzbotReports()) {
-    if (seen.has(r.cluster)) continue;
-    seen.add(r.cluster);
-    const sig = signatureFromConsole(r.report, `${r.id}.txt`);
-    // A build error has no crash to compare: nothing to repeat.
-    if (sig.panic?.title) base.push(sig);
-    if (base.length === 40) break;
-  }
+  const base = crashesOfDistinctCauses(40);
   const distinct = new Set(base.map((s) => Buffer.from(vectorize(s).buffer).toString('base64'))).size;
   const dir = path.join(tmp, 'twins');
   let store = openSqliteStore(dir);

@@ -11,28 +11,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
-import { signatureFromConsole, type Signature } from '../../features/signature.js';
-import { syzbotReports } from '../helpers/syzbot.js';
+import type { Signature } from '../../features/signature.js';
+import { crashesOfDistinctCauses } from '../helpers/syzbot.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-writers-'));
-
-function reports(n: number): Signature[] {
-  const seen = new Set<string>();
-  const out: Signature[] = [];
-  for (const r of syzbotReports()) {
-    if (seen.has(r.cluster)) continue;
-    seen.add(r.cluster);
-    const s = signatureFromConsole(r.report, `${r.id}.txt`);
-    if (s.panic?.title) out.push(s);
-    if (out.length === n) break;
-  }
-  return out;
-}
 
 const again = (s: Signature, n: number): Signature => ({ ...s, source: { ...s.source, hash: `${s.source.hash}:${n}`, name: `${s.source.name}#${n}` } });
 
 test('what another writer stores or relabels between an ingest\'s ranking and its lock decides that ingest', async () => {
-  const [x, y] = reports(2);
+  const [x, y] = crashesOfDistinctCauses(2);
   const dir = path.join(tmp, 'store');
   const storeA = openSqliteStore(dir);
   const a = await Engine.open(storeA);
