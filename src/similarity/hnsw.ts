@@ -48,8 +48,8 @@ export interface IndexParams {
 export const DEFAULT_INDEX: IndexParams = { m: 32, efConstruction: 200, efSearch: 256, seed: 100 };
 
 interface Sidecar {
-  /** 2: one point per distinct vector, the groups in index.ids (format 1 inserted every vector). */
-  format: 2;
+  /** 2: one point per distinct vector, the groups in index.ids (format 1 inserted every vector and kept no keys). */
+  format: 1 | 2;
   vectorVersion: number;
   dimension: number;
   /** The highest signature sequence number in the file. */
@@ -224,11 +224,13 @@ export class VectorIndex {
       }
       if (sc) {
         const st = fs.statSync(file);
-        if (sc.format !== 2) why = sc.format === 1 ? 'index format 1 has a point for every signature (format 2 one per distinct vector)' : `index format ${sc.format} unknown`;
+        // Format 1 (before 2026-12-05's groups of twins) had no index.ids: its points are keyed on load.
+        const v1 = sc.format === 1;
+        if (sc.format !== 2 && !v1) why = `index format ${sc.format} unknown`;
         else if (sc.vectorVersion !== opts.vectorVersion || sc.dimension !== opts.dimension) why = `index built for vector layout ${sc.vectorVersion} (${sc.dimension} dimensions), the store uses ${opts.vectorVersion} (${opts.dimension})`;
         else if (st.size !== sc.bytes) why = `index file is ${st.size} bytes, ${sc.bytes} were written (truncated or replaced)`;
         else if (fileSha256(file) !== sc.sha256) why = 'index file does not match its checksum (corrupt)';
-        else if (!fs.existsSync(ids) || fs.statSync(ids).size !== sc.idsBytes || fileSha256(ids) !== sc.idsSha256) why = 'index groups (index.ids) missing or do not match their checksum';
+        else if (!v1 && (!fs.existsSync(ids) || fs.statSync(ids).size !== sc.idsBytes || fileSha256(ids) !== sc.idsSha256)) why = 'index groups (index.ids) missing or do not match their checksum';
         else if (sc.seq > (await store.maxSeq())) why = 'index holds signatures the store does not (store replaced?)';
         else {
           // The graph keeps the M it was built with; efSearch is a search-time setting, so the current one applies.
@@ -240,8 +242,12 @@ export class VectorIndex {
             loaded.capacity = loaded.hnsw.getMaxElements();
             loaded.hnsw.setEf(loaded.params.efSearch);
             loaded.seq = sc.seq;
-            loaded.readIds(ids);
-            if (loaded.points !== sc.points || loaded.size !== sc.count) why = `index holds ${loaded.points} points and ${loaded.size} signatures, ${sc.points} and ${sc.count} were written`;
+            if (v1) {
+              loaded.keyPoints();
+              loaded.dirty = true;
+              opts.notice?.(`index of format 1 converted: its ${loaded.points} points keyed, so that repeats join them from now on (twins it already holds stay separate points until vaat reindex)`);
+            } else loaded.readIds(ids);
+            if (loaded.points !== (sc.points ?? sc.count) || loaded.size !== sc.count) why = `index holds ${loaded.points} points and ${loaded.size} signatures, ${sc.points ?? sc.count} and ${sc.count} were written`;
             else ix = loaded;
           } catch (e) {
             why = `index file cannot be read: ${(e as Error).message}`;
@@ -257,6 +263,15 @@ export class VectorIndex {
     }
     await ix.catchUp(store);
     return ix;
+  }
+
+  /** Key every point from its stored vector (an index of format 1, which kept no keys). */
+  private keyPoints(): void {
+    for (const p of this.hnsw.getIdsList()) {
+      const key = vectorKey(Float32Array.from(this.hnsw.getPoint(p)));
+      if (!this.keys.has(key)) this.keys.set(key, p);
+    }
+    this.count = this.points;
   }
 
   /** index.ids: [points, twins, (point, key) × points, (signature, point) × twins] as float64. */

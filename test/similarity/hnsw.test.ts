@@ -79,10 +79,24 @@ test('repeats of one vector are one point; searches return their whole group, as
   assert.match(cut.n.join('\n'), /index groups \(index\.ids\) missing or do not match their checksum\): rebuilding it from the store's 320 signatures/);
   assert.equal(cut.top.score, 1);
   assert.deepEqual((await reopen()).n, [], 'the rebuilt index was saved');
+  // An index of format 1 (a point per signature, no index.ids): made here by inserting every stored
+  // vector as its own point, as vaat did before; it is converted on open, not rebuilt.
+  const v1 = VectorIndex.empty(vectorDimension());
+  store = openSqliteStore(dir);
+  const rows = await store.vectorsAfter(0, 1000);
+  await store.close();
+  const raw = (v1 as unknown as { hnsw: { addPoint(p: number[], l: number): void; writeIndexSync(f: string): void } }).hnsw;
+  for (const r of rows) raw.addPoint(Array.from(r.vector), r.id);
+  raw.writeIndexSync(path.join(dir, 'index.hnsw'));
   const sc = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ ...sc, format: 1 }));
+  const st = fs.readFileSync(path.join(dir, 'index.hnsw'));
+  const crypto = await import('node:crypto');
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ format: 1, vectorVersion: sc.vectorVersion, dimension: sc.dimension, seq: sc.seq, count: 320, bytes: st.length, sha256: crypto.createHash('sha256').update(st).digest('hex'), params: sc.params }));
+  fs.rmSync(ids);
   const old = await reopen();
-  assert.match(old.n.join('\n'), /index format 1 has a point for every signature/);
+  assert.deepEqual(old.n, ['index of format 1 converted: its 320 points keyed, so that repeats join them from now on (twins it already holds stay separate points until vaat reindex)']);
   assert.equal(old.top.score, 1);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).format, 2, 'saved as format 2');
+  assert.deepEqual((await reopen()).n, []);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
