@@ -89,7 +89,7 @@ const saveS = (performance.now() - t1) / 1000;
 // Queries: variants of real signatures made after the stored ones (a deterministic pick of bases).
 let qseed = 4242;
 const rnd = () => {
-  qseed = (qseed * 1103515245 + 12345) & 0x7fffffff;
+  qseed = (Math.imul(qseed, 1103515245) + 12345) & 0x7fffffff;
   return qseed / 0x7fffffff;
 };
 for (let q = 0; q < Q; q++) queries.push(variant(base[Math.floor(rnd() * base.length)], N + q));

@@ -26,7 +26,7 @@ export async function realSignatures(out, lab) {
   // A deterministic generator, and variant i of a real signature.
   let seed = 12345;
   const rnd = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
   function variant(sig, i) {
