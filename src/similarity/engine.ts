@@ -314,7 +314,7 @@ export class Engine {
   }
 
   /** Each issue's best member, best issue first (the model's probabilities when it covers the query). */
-  private byIssue(view: SignatureView, scored: Scored[], candidates: number): Ranked[] & { candidates: number; scored: Scored[] } {
+  private byIssue(view: SignatureView, scored: Scored[], candidates: number): Ranked[] & { candidates: number } {
     const ranked: Ranked[] = scored.map((r) => ({ issue: r.issue, signatureId: r.signatureId, score: r.score, prob: null }));
     if (this.reranker?.appliesTo(view) && scored.length) {
       const probs = this.reranker.probabilities(view, scored.map((r) => r.view), this.frames, scored.map((r) => r.score));
@@ -325,9 +325,8 @@ export class Engine {
       const cur = best.get(r.issue);
       if (!cur || value(r) > value(cur) || (value(r) === value(cur) && r.signatureId < cur.signatureId)) best.set(r.issue, r);
     }
-    const out = [...best.values()].sort((a, b) => value(b) - value(a) || a.issue - b.issue) as Ranked[] & { candidates: number; scored: Scored[] };
+    const out = [...best.values()].sort((a, b) => value(b) - value(a) || a.issue - b.issue) as Ranked[] & { candidates: number };
     out.candidates = candidates;
-    out.scored = scored;
     return out;
   }
 
@@ -340,12 +339,12 @@ export class Engine {
    * rarity moved with it. Either way the decision is the one the serial order makes (but for
    * HNSW's approximation). Too much stored since, or older than remembered: a fresh ranking.
    */
-  private async rankSince(view: SignatureView, vector: Float32Array, pre: Ranked[] & { candidates: number; scored: Scored[] }, cands: Array<{ id: number; similarity: number }>, seq: number): Promise<Ranked[] & { candidates: number }> {
+  private async rankSince(view: SignatureView, vector: Float32Array, pre: Scored[], cands: Array<{ id: number; similarity: number }>, seq: number): Promise<Ranked[] & { candidates: number }> {
     const added = this.addedSince(seq);
     if (added === null) return this.rank(view, vector);
     if (!added.length) {
       const ids = cands.map((c) => c.id);
-      const known = new Map(pre.scored.map((r) => [r.signatureId, r]));
+      const known = new Map(pre.map((r) => [r.signatureId, r]));
       return this.byIssue(view, await this.scoreIds(view, ids, await this.store.memberships(ids), known), cands.length);
     }
     const dot = (v: Float32Array) => {
@@ -385,7 +384,7 @@ export class Engine {
     const seq = this.index.seq;
     const cands = this.index.search(vector, this.k);
     const candIds = cands.map((c) => c.id);
-    const pre = this.byIssue(view, await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map()), cands.length);
+    const pre = await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map());
     const res = await this.store.exclusive(async () => {
       await this.sync();
       const again = await this.store.findByHash(sig.source.hash);
