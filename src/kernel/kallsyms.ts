@@ -10,6 +10,7 @@
 // hash index over it: no 94k JS strings are made unless asked for.
 
 import { ProgramError } from './problems.js';
+import { ContentCache } from '../util/contentcache.js';
 
 export interface KallsymsTables {
   names: bigint;
@@ -227,42 +228,10 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
   }
   names ??= readUntilFailure(read, t.names, 64 << 20);
 
-  // 6.1 introduced two-byte lengths; guess from the release, verify by decoding.
-  const m = /^(\d+)\.(\d+)/.exec(osrelease ?? '');
-  const guessLong = m ? Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 1) : true;
-  const decode = (long: boolean): Buffer | null => {
-    const src = names!;
-    let out = Buffer.allocUnsafe(num * 40);
-    let w = 0;
-    let p = 0;
-    for (let i = 0; i < num; i++) {
-      if (p >= src.length) return null;
-      let len = src[p++]!;
-      if (long && len & 0x80) len = (len & 0x7f) | (src[p++]! << 7);
-      if (p + len > src.length) return null;
-      if (w + len * 64 + 1 > out.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, w + len * 64 + 1));
-        out.copy(bigger, 0, 0, w);
-        out = bigger;
-      }
-      for (let k = 0; k < len; k++) {
-        const tok = tokens[src[p + k]!]!;
-        for (let q = 0; q < tok.length; q++) out[w++] = tok[q]!;
-      }
-      p += len;
-      out[w++] = 10;
-    }
-    return out.subarray(0, w);
-  };
-  let long = guessLong;
-  let text = decode(long);
-  let table = text && new SymbolTable(text, new Float64Array(num), 'absolute', long);
-  if (!table || table.address('_stext') === undefined) {
-    long = !long;
-    text = decode(long);
-    table = text && new SymbolTable(text, new Float64Array(num), 'absolute', long);
-  }
-  if (!text || !table) throw new ProgramError('kallsyms: names table does not decode');
+  // The names decoded (and their name index) by content: the same build's dumps share them.
+  const countBytes = Buffer.alloc(4);
+  countBytes.writeUInt32LE(num);
+  const { text, table } = NAMES_CACHE.get([countBytes, tokenIndex, tokenTable, names], () => decodeNames(names!, tokens, num, osrelease));
   const stextIdx = table.index('_stext') ?? -1;
 
   const keys = new Float64Array(num);
@@ -296,7 +265,7 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
   } else {
     throw new ProgramError('kallsyms: neither kallsyms_offsets nor kallsyms_addresses is known');
   }
-  return new SymbolTable(text, keys, encoding, long, table);
+  return new SymbolTable(text, keys, encoding, table.longNames, table);
 }
 
 /** Read up to `max` bytes, stopping at the first unreadable page. */
@@ -317,3 +286,51 @@ export function symbolTableFrom(entries: Array<{ name: string; type: string; add
   const text = Buffer.from(entries.map((e) => `${e.type}${e.name}\n`).join(''), 'latin1');
   return new SymbolTable(text, Float64Array.from(entries, (e) => addrKey(e.address)), 'absolute', false);
 }
+
+/**
+ * Decoded kallsyms names ("Tname\n" per symbol) and a table over them with
+ * zero addresses whose name index is built (the real tables reuse it).
+ */
+function decodeNames(names: Buffer, tokens: Buffer[], num: number, osrelease: string | undefined): { text: Buffer; table: SymbolTable } {
+  // 6.1 introduced two-byte lengths; guess from the release, verify by decoding.
+  const m = /^(\d+)\.(\d+)/.exec(osrelease ?? '');
+  const guessLong = m ? Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 1) : true;
+  const decode = (long: boolean): Buffer | null => {
+    const src = names;
+    let out = Buffer.allocUnsafe(num * 40);
+    let w = 0;
+    let p = 0;
+    for (let i = 0; i < num; i++) {
+      if (p >= src.length) return null;
+      let len = src[p++]!;
+      if (long && len & 0x80) len = (len & 0x7f) | (src[p++]! << 7);
+      if (p + len > src.length) return null;
+      if (w + len * 64 + 1 > out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, w + len * 64 + 1));
+        out.copy(bigger, 0, 0, w);
+        out = bigger;
+      }
+      for (let k = 0; k < len; k++) {
+        const tok = tokens[src[p + k]!]!;
+        for (let q = 0; q < tok.length; q++) out[w++] = tok[q]!;
+      }
+      p += len;
+      out[w++] = 10;
+    }
+    return out.subarray(0, w);
+  };
+  let long = guessLong;
+  let text = decode(long);
+  let table = text && new SymbolTable(text, new Float64Array(num), 'absolute', long);
+  if (!table || table.address('_stext') === undefined) {
+    long = !long;
+    text = decode(long);
+    table = text && new SymbolTable(text, new Float64Array(num), 'absolute', long);
+  }
+  if (!text || !table) throw new ProgramError('kallsyms: names table does not decode');
+  table.index('_stext');
+  return { text, table };
+}
+
+/** Decoded names by the bytes they came from: a few kernel builds at a time. */
+const NAMES_CACHE = new ContentCache<{ text: Buffer; table: SymbolTable }>(4);

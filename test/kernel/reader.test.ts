@@ -66,6 +66,23 @@ for (const f of fixtures()) {
   });
 }
 
+// Dumps of one kernel build carry the same BTF and kallsyms bytes: they are decoded once per process
+// (src/util/contentcache.ts). The System.map test above runs every fixture after the first on the
+// shared decode; here, that the sharing happens and that each dump keeps its own addresses.
+test('dumps of one build share the decoded BTF and kallsyms names, each with its own KASLR slide', () => {
+  const progs = fixtures().map((f) => openFixture(f.name));
+  assert.ok(progs.length >= 2, 'two dumps or more of one build');
+  const slides = new Set(progs.map((p) => p.kernelOffset));
+  assert.ok(slides.size >= 2, `the fixtures' KASLR slides differ (${[...slides].map((x) => x.toString(16)).join(', ')})`);
+  for (const p of progs.slice(1)) {
+    assert.equal(p.btf, progs[0]!.btf, 'one Btf object for the build');
+    // _stext from each dump's own VMCOREINFO, not from the shared names.
+    assert.equal(p.symbols.address('_stext'), p.vmcoreinfo.symbol('_stext'));
+  }
+  const text = (p: (typeof progs)[number]) => p.symbols.symbolize(p.symbol('panic'))!.entry.name;
+  for (const p of progs) assert.equal(text(p), 'panic');
+});
+
 /** Members and offsets of one struct from pahole's output, depth 1 and anonymous unions/structs. */
 function paholeMembers(text: string, struct: string): Array<{ name: string; bits: number }> {
   const lines = text.split('\n');
