@@ -8,12 +8,13 @@
 //      through the engine directly, bench/variants.mjs).
 //
 //   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
+//     [--once] [--console-only] [--profile-workers DIR]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, SHARED, VAAT, table, fmt } from './lib.mjs';
+import { ROOT, SHARED, VAAT, table, fmt, cpuSnapshot, cpuBetween, coresCeiling } from './lib.mjs';
 import { realSignatures } from './variants.mjs';
 
 const argv = process.argv.slice(2);
@@ -57,8 +58,11 @@ const labDumps = fs.existsSync(path.join(LAB, 'manifest.json')) ? JSON.parse(fs.
 const ingest = [];
 // Each configuration twice, alternating (1, 2, 1, 2 workers), the faster of each kept: the dumps'
 // pages are cold in the page cache for whichever run comes first.
-const order = [1, 2, 1, 2];
-const runs = argv.includes('--match-only') ? [] : [...order.map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length ? order.map((w) => ({ w, kind: 'lab dumps' })) : [])];
+// --once: each configuration once (a quick look, e.g. with --profile-workers); --console-only: no dumps.
+const order = argv.includes('--once') ? [1, 2] : [1, 2, 1, 2];
+const runs = argv.includes('--match-only') ? [] : [...order.map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length && !argv.includes('--console-only') ? order.map((w) => ({ w, kind: 'lab dumps' })) : [])];
+// --profile-workers DIR: every worker writes a V8 CPU profile there when it stops (node --cpu-prof).
+const PROFILE = opt('--profile-workers', null);
 for (const { w: nWorkers, kind } of runs) {
   // A fresh queue (its own Redis) and a fresh database per run.
   await redis.stop();
@@ -67,8 +71,9 @@ for (const { w: nWorkers, kind } of runs) {
   const root = kind === 'lab dumps' ? LAB : tmp;
   const svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [root] });
   const base = svc.url;
-  const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2'], { stdio: 'ignore' }));
+  const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE, `${kind === 'lab dumps' ? 'dumps' : 'console'}-${nWorkers}w`)}`] : []), VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2'], { stdio: 'ignore' }));
   await new Promise((r) => setTimeout(r, 1500));
+  const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   const ids = [];
   let errors = 0;
@@ -92,6 +97,9 @@ for (const { w: nWorkers, kind } of runs) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const secs = (performance.now() - t0) / 1000;
+  // Where the CPU went: which part of the pipeline a second worker would have to share the cores with.
+  const wpids = new Set(workers.map((w) => w.pid));
+  const cpu = cpuBetween(cpu0, cpuSnapshot(), (pid, comm) => (pid === process.pid ? 'api' : wpids.has(pid) ? 'workers' : comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : 'other'));
   let failed = 0;
   for (const id of ids) {
     const j = await (await fetch(`${base}/v1/jobs/${id}`)).json();
@@ -100,22 +108,34 @@ for (const { w: nWorkers, kind } of runs) {
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
   await svc.close();
-  const run = { kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, submittedSeconds: submittedS, errors: errors + failed };
+  const run = { kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, submittedSeconds: submittedS, errors: errors + failed, cpu };
   const prev = ingest.findIndex((x) => x.kind === kind && x.workers === nWorkers);
   if (prev < 0) ingest.push(run);
   else if (run.seconds < ingest[prev].seconds) ingest[prev] = { ...run, errors: run.errors + ingest[prev].errors };
   else ingest[prev].errors += run.errors;
-  console.error(`bench: ${kind}, ${nWorkers} worker(s): ${ids.length} jobs in ${secs.toFixed(1)} s (all submitted after ${submittedS.toFixed(1)} s)`);
+  console.error(`bench: ${kind}, ${nWorkers} worker(s): ${ids.length} jobs in ${secs.toFixed(1)} s (all submitted after ${submittedS.toFixed(1)} s); CPU s: busy ${cpu.busy.toFixed(1)} of ${(cpu.busy + cpu.idle).toFixed(1)}, stolen ${cpu.steal.toFixed(1)}, ${Object.entries(cpu.by).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 }
+
+// The machine's own two-core ceiling, measured right after the ingest runs (bench/cores.mjs).
+const ceiling = runs.length ? coresCeiling() : null;
+const cpuCols = (x) => {
+  const c = x.cpu;
+  const part = (k) => fmt(c.by[k] ?? 0, 1);
+  return [`${fmt((100 * c.busy) / (c.busy + c.idle), 0)} %`, part('workers'), part('api'), part('postgres'), part('redis'), part('other')];
+};
+const ingestTable = () => table(['inputs', 'workers', 'ingested', 'seconds', 'all submitted after s', 'per second', 'errors', 'machine busy', 'CPU s: workers', 'API + clients', 'postgres', 'redis', 'other'],
+  ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.submittedSeconds, 1), fmt(x.perSecond, 1), String(x.errors), ...cpuCols(x)]));
+const speedLine = (res) => `\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}; two CPU-bound processes against one on this machine at the time: ${fmt(ceiling, 2)}×`;
 
 if (argv.includes('--ingest-only')) {
   await redis.stop();
   await pgs.stop();
-  const res = { ingest, speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, cores: os.availableParallelism() };
+  const res = { ingest, speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism() };
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'fleet-ingest.json'), JSON.stringify(res, null, 1) + '\n');
-  console.log(table(['inputs', 'workers', 'ingested', 'seconds', 'all submitted after s', 'per second', 'errors'], ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.submittedSeconds, 1), fmt(x.perSecond, 1), String(x.errors)])));
-  console.log(`\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}`);
+  // A diagnostic run (--once, --profile-workers: profiled workers are slower) does not replace the recorded figures.
+  if (!argv.includes('--once') && !PROFILE) fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'fleet-ingest.json'), JSON.stringify(res, null, 1) + '\n');
+  console.log(ingestTable());
+  console.log(speedLine(res));
   process.exit(0);
 }
 
@@ -187,12 +207,11 @@ await pgs.stop();
 const res = {
   ingest, match: { signatures: N, clients: CLIENTS, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors, statuses },
   paced: { rate: RATE, requests: paced.lat.length, p50ms: pct(paced.lat, 0.5), p99ms: pct(paced.lat, 0.99), errors: pacedErrors, statuses: paced.statuses },
-  speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, cores: os.availableParallelism(),
+  speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
-console.log(table(['inputs', 'workers', 'ingested', 'seconds', 'per second', 'errors'], ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.perSecond, 1), String(x.errors)])));
-console.log(`\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}\n`);
+if (ingest.length) console.log(ingestTable() + speedLine(res) + '\n');
 console.log(table(['store signatures', 'clients', 'load', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [
   [String(N), String(CLIENTS), 'back to back (saturated)', String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)],
   [String(N), String(CLIENTS), `paced, ${RATE}/s in all`, String(res.paced.requests), fmt(res.paced.p50ms, 1), fmt(res.paced.p99ms, 1), fmt(RATE, 0), String(pacedErrors)],

@@ -58,3 +58,89 @@ export function table(head, rows) {
   const line = (r) => `| ${r.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+// CPU accounting from /proc, for telling "the machine was full" from "a part
+// waited": clock ticks of the whole machine (busy and idle) and of every
+// process, taken before and after a run.
+const TICK = 100; // USER_HZ: Linux reports /proc times in 1/100 s on every architecture it runs on here.
+
+/** A snapshot of the machine's and every process's CPU ticks. */
+export function cpuSnapshot() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy; steal is time another guest took.
+  const idle = f[3] + (f[4] ?? 0);
+  const steal = f[7] ?? 0;
+  const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - idle - steal;
+  const procs = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = s.lastIndexOf(')');
+      const comm = s.slice(s.indexOf('(') + 1, close);
+      const rest = s.slice(close + 2).split(' ');
+      procs.set(Number(d), { comm, ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch { /* gone meanwhile */ }
+  }
+  return { busy, idle, steal, procs };
+}
+
+/**
+ * CPU seconds spent between two snapshots: the machine's busy, idle and stolen
+ * time, and per group of processes (`group(pid, comm)` names the group; a
+ * process that ended between the snapshots is not counted, so take the second
+ * before stopping what is measured).
+ */
+export function cpuBetween(a, b, group) {
+  const by = {};
+  for (const [pid, p] of b.procs) {
+    const before = a.procs.get(pid);
+    const t = p.ticks - (before && before.comm === p.comm ? before.ticks : 0);
+    if (t <= 0) continue;
+    const g = group(pid, p.comm);
+    by[g] = (by[g] ?? 0) + t / TICK;
+  }
+  return { busy: (b.busy - a.busy) / TICK, idle: (b.idle - a.idle) / TICK, steal: (b.steal - a.steal) / TICK, by };
+}
+
+/**
+ * Follow a running process's threads (polled every 100 ms) until it exits:
+ * CPU seconds of its main thread and of all its other threads (worker threads,
+ * V8's garbage-collection helpers, libuv's pool) — what tells a saturated main
+ * thread from busy extraction threads.
+ * The last poll before exit is what counts (a tenth of a second may be missed).
+ */
+export function watchThreads(pid) {
+  const last = new Map();
+  const poll = () => {
+    let tids;
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { return; }
+    for (const t of tids) {
+      try {
+        const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const close = s.lastIndexOf(')');
+        const rest = s.slice(close + 2).split(' ');
+        last.set(Number(t), { comm: s.slice(s.indexOf('(') + 1, close), ticks: Number(rest[11]) + Number(rest[12]) });
+      } catch { /* ended */ }
+    }
+  };
+  poll();
+  const timer = setInterval(poll, 100);
+  return () => {
+    clearInterval(timer);
+    const by = {};
+    for (const [tid, t] of last) {
+      // Node names no thread: the main thread is the one whose id is the process's.
+      const g = tid === pid ? 'main thread' : 'other threads';
+      by[g] = (by[g] ?? 0) + t.ticks / TICK;
+    }
+    return by;
+  };
+}
+
+/** Two CPU-bound processes against one, measured now (bench/cores.mjs): the most any two-way split can gain here at this moment. */
+export function coresCeiling(seconds = 3) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'cores.mjs'), '--seconds', String(seconds)], { encoding: 'utf8' });
+  const m = /([\d.]+)× one/.exec(r.stdout);
+  return m ? Number(m[1]) : null;
+}

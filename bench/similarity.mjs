@@ -9,14 +9,14 @@
 // inner product) search; and `vaat ingest --jobs 2` against `--jobs 1` on
 // dumps.
 //
-//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep] [--ef N] [--skip-jobs]
+//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep] [--ef N] [--skip-jobs | --jobs-only]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import { ROOT, SHARED, VAAT, table, fmt } from './lib.mjs';
+import { ROOT, SHARED, VAAT, table, fmt, watchThreads, coresCeiling } from './lib.mjs';
 import { realSignatures } from './variants.mjs';
 
 const argv = process.argv.slice(2);
@@ -32,6 +32,46 @@ const d = (p) => path.join(ROOT, 'dist', p);
 const { openSqliteStore } = await import(d('src/similarity/sqlite.js'));
 const { Engine } = await import(d('src/similarity/engine.js'));
 const { vectorize } = await import(d('features/vector.js'));
+
+async function jobsComparison() {
+  // ingest --jobs 2 against --jobs 1 on dumps (the lab's when present: more than two cores' worth of work).
+  const dumpDirs = fs.existsSync(path.join(LAB, '6.1.0-56-amd64')) ? [path.join(LAB, '6.1.0-56-amd64')] : [path.join(SHARED, 'vmcores')];
+  const runIngest = (jobs) => new Promise((resolve, reject) => {
+    const s = path.join(OUT, `jobs${jobs}`);
+    fs.rmSync(s, { recursive: true, force: true });
+    const a = performance.now();
+    const c = spawn(process.execPath, [VAAT, 'ingest', '--store', s, '--jobs', String(jobs), '--json', ...dumpDirs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Where its CPU went: the main thread (store, index, decisions) against the extraction threads.
+    const threads = watchThreads(c.pid);
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b) => (out += b));
+    c.stderr.on('data', (b) => (err += b));
+    c.on('exit', (code) => {
+      const cpu = threads();
+      if (code !== 0) reject(new Error(`ingest --jobs ${jobs}: ${err}`));
+      else resolve({ s: (performance.now() - a) / 1000, n: out.trim().split('\n').length, cpu });
+    });
+  });
+  // Each twice, alternating, the faster kept: both see a warm page cache.
+  const best = (a, b) => (a.s <= b.s ? a : b);
+  const j1a = await runIngest(1);
+  const j2a = await runIngest(2);
+  const j1 = best(j1a, await runIngest(1));
+  const j2 = best(j2a, await runIngest(2));
+  // The machine's own ceiling at the same time: two CPU-bound processes against one (bench/cores.mjs).
+  return { j1, j2, ceiling: coresCeiling() };
+}
+
+// --jobs-only: only the dumps' --jobs 1 / --jobs 2 comparison, with where the CPU went (bench/results/ingest-jobs.json).
+if (argv.includes('--jobs-only')) {
+  const { j1, j2, ceiling } = await jobsComparison();
+  const res = { dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, jobs1cpu: j1.cpu, jobs2cpu: j2.cpu, coresCeiling: ceiling, cores: os.availableParallelism(), at: new Date().toISOString().slice(0, 10) };
+  console.log(JSON.stringify(res, null, 1));
+  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'ingest-jobs.json'), JSON.stringify(res, null, 1) + '\n');
+  process.exit(0);
+}
 
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
@@ -153,30 +193,16 @@ const dbBytes = fs.statSync(path.join(storeDir, 'store.db')).size;
 await store.close();
 clearInterval(timer);
 
-// ingest --jobs 2 against --jobs 1 on dumps (the lab's when present: more than two cores' worth of work).
-const dumpDirs = fs.existsSync(path.join(LAB, '6.1.0-56-amd64')) ? [path.join(LAB, '6.1.0-56-amd64')] : [path.join(SHARED, 'vmcores')];
-const runIngest = (jobs) => {
-  const s = path.join(OUT, `jobs${jobs}`);
-  fs.rmSync(s, { recursive: true, force: true });
-  const a = performance.now();
-  const r = spawnSync(process.execPath, [VAAT, 'ingest', '--store', s, '--jobs', String(jobs), '--json', ...dumpDirs], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`ingest --jobs ${jobs}: ${r.stderr}`);
-  return { s: (performance.now() - a) / 1000, n: r.stdout.trim().split('\n').length };
-};
-// Each twice, alternating, the faster kept: both see a warm page cache.
-const best = (a, b) => (a.s <= b.s ? a : b);
 // --skip-jobs: leave the dumps out (a --reuse run that only measures queries).
 const SKIP = argv.includes('--skip-jobs');
 const none = { s: NaN, n: 0 };
-const j1a = SKIP ? none : runIngest(1);
-const j2a = SKIP ? none : runIngest(2);
-const j1 = SKIP ? none : best(j1a, runIngest(1));
-const j2 = SKIP ? none : best(j2a, runIngest(2));
+const { j1, j2, ceiling } = SKIP ? { j1: none, j2: none, ceiling: null } : await jobsComparison();
+
 
 const res = {
   signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
   distinctVectors: distinctVectors.size, indexBytes, dbBytes, peakRssMB: peakRss / 2 ** 20, queryP50ms: pct(0.5), queryP99ms: pct(0.99), recall10: hit / R, recallQueries: R,
-  decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, cores: os.availableParallelism(),
+  decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, jobs1cpu: j1.cpu ?? null, jobs2cpu: j2.cpu ?? null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 console.log(JSON.stringify(res, null, 1));
 console.log(table(
