@@ -204,7 +204,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     const job = await redisCall(() => Job.fromId(queue, id));
     if (!job) return reply.code(404).send({ error: `no job ${id}` });
     const state = await redisCall(() => job.getState());
-    return { id: job.id, state, progress: job.progress, attempts: job.attemptsMade, result: job.returnvalue ?? null, error: job.failedReason ?? null };
+    return { id: job.id, state, progress: state === 'completed' ? 100 : job.progress, attempts: job.attemptsMade, result: job.returnvalue ?? null, error: job.failedReason ?? null };
   });
 
   app.post('/v1/match', {

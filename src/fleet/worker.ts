@@ -61,7 +61,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   };
   const process_ = async (job: Job<IngestJob>): Promise<IngestResult> => {
     const d = job.data;
-    await job.updateProgress(5);
     let sig;
     let logText: string | null;
     let input: string;
@@ -78,9 +77,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       sig = signatureFromConsole(d.text, path.basename(input));
       logText = d.text;
     } else throw new Error('not an ingest job (kind dump with a path, or log with text)');
+    // Progress: 0 while extracting, 60 once extracted and deciding; a completed job reads 100
+    // (GET /v1/jobs/:id). One Redis round trip per job for it, not three.
     await job.updateProgress(60);
     const res = await serial(() => engine.ingest(sig, { path: d.kind === 'dump' ? d.path : null, logText }));
-    await job.updateProgress(100);
     return { ...res, input };
   };
   const worker = new Worker<IngestJob, IngestResult>(INGEST_QUEUE, process_, {

@@ -387,8 +387,6 @@ export class Engine {
     const pre = await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map());
     const res = await this.store.exclusive(async () => {
       await this.sync();
-      const again = await this.store.findByHash(sig.source.hash);
-      if (again) return this.sameDump(name, again);
       const ranked = await this.rankSince(view, vector, pre, cands, seq);
       const best = ranked[0] ?? null;
       const verdict = decide(best ? value(best) : null, this.thresholdsOf(t, view, best).th);
@@ -398,6 +396,8 @@ export class Engine {
         release: sig.source.release, title: sig.panic?.title ?? null, crashKind: sig.panic?.kind ?? null, document: sig, view,
         logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(), frames,
       });
+      // Stored meanwhile by another writer (the hash is unique in the store): nothing was written, no issue opened.
+      if (!ins.inserted) return this.sameDump(name, (await this.store.signature(ins.id))!);
       let issue: number;
       let title: string | null = null;
       const sc = best ? Math.round(value(best) * 1000) / 1000 : null;
