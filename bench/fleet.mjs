@@ -8,7 +8,7 @@
 //      through the engine directly, bench/variants.mjs).
 //
 //   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
-//     [--once] [--console-only] [--profile-workers DIR]
+//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +26,6 @@ const REQUESTS = Number(opt('--requests', 5000));
 const RATE = Number(opt('--rate', 100));
 const d = (p) => path.join(ROOT, 'dist', p);
 const { ensurePackages, startRedis, startPostgres, freePort } = await import(d('src/fleet/local.js'));
-const { startService } = await import(d('src/fleet/service.js'));
 const { PgStore } = await import(d('src/similarity/postgres.js'));
 const { Engine } = await import(d('src/similarity/engine.js'));
 const { loadSyzbotReports } = await import(d('datasets/syzbot.js'));
@@ -35,14 +34,35 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-bench-fleet-'));
 const TOKEN = 'bench-token-0123456789abcdef';
 ensurePackages();
 let redis = await startRedis(path.join(tmp, 'redis'));
-const pgs = await startPostgres(path.join(tmp, 'pg'));
+// --pg-dir DIR: PostgreSQL's data directory kept there, so that a later --match-only run reuses the
+// match store it built (database m<N>) instead of storing N signatures again (~13 min at 100 k).
+const PG_DIR = opt('--pg-dir', path.join(tmp, 'pg'));
+const pgs = await startPostgres(PG_DIR);
 let dbn = 0;
-async function freshDb() {
+async function freshDb(name = `b${++dbn}`) {
   const s = await PgStore.open(pgs.url);
-  const name = `b${++dbn}`;
+  await s.pool.query(`DROP DATABASE IF EXISTS ${name}`);
   await s.pool.query(`CREATE DATABASE ${name}`);
   await s.close();
   return pgs.url.replace(/\/postgres$/, `/${name}`);
+}
+// --api-flags "FLAGS": node flags for the API process (e.g. "--trace-gc"; its stdout goes to api-PORT.out in the bench's temporary directory).
+const API_FLAGS = (opt('--api-flags', '') || '').split(/\s+/).filter(Boolean);
+// The API as it runs in production: `vaat serve` in a process of its own (its heap is its own, not
+// the bench's), the token from the environment.
+async function startApi(db, root) {
+  const port = await freePort();
+  const out = fs.openSync(path.join(tmp, `api-${port}.out`), 'w');
+  const c = spawn(process.execPath, [...API_FLAGS, VAAT, 'serve', '--pg', db, '--redis', redis.url, '--port', String(port), '--root', root], { stdio: ['ignore', out, 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN } });
+  let err = '';
+  await new Promise((resolve, reject) => {
+    c.stderr.on('data', (b) => {
+      err += b;
+      if (/listening on/.test(err)) resolve();
+    });
+    c.once('exit', (code) => reject(new Error(`vaat serve exited (${code}): ${err.slice(-400)}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: c.pid, close: () => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }) };
 }
 const reports = loadSyzbotReports(path.join(SHARED, 'corpora', 'syzbot-clusters-dev', 'reports.jsonl'));
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
@@ -69,7 +89,7 @@ for (const { w: nWorkers, kind } of runs) {
   redis = await startRedis(path.join(tmp, `redis-${nWorkers}`));
   const db = await freshDb();
   const root = kind === 'lab dumps' ? LAB : tmp;
-  const svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [root] });
+  const svc = await startApi(db, root);
   const base = svc.url;
   const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE, `${kind === 'lab dumps' ? 'dumps' : 'console'}-${nWorkers}w`)}`] : []), VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2'], { stdio: 'ignore' }));
   await new Promise((r) => setTimeout(r, 1500));
@@ -99,7 +119,7 @@ for (const { w: nWorkers, kind } of runs) {
   const secs = (performance.now() - t0) / 1000;
   // Where the CPU went: which part of the pipeline a second worker would have to share the cores with.
   const wpids = new Set(workers.map((w) => w.pid));
-  const cpu = cpuBetween(cpu0, cpuSnapshot(), (pid, comm) => (pid === process.pid ? 'api' : wpids.has(pid) ? 'workers' : comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : 'other'));
+  const cpu = cpuBetween(cpu0, cpuSnapshot(), (pid, comm) => (pid === svc.pid ? 'api' : pid === process.pid ? 'clients' : wpids.has(pid) ? 'workers' : comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : 'other'));
   let failed = 0;
   for (const id of ids) {
     const j = await (await fetch(`${base}/v1/jobs/${id}`)).json();
@@ -121,9 +141,9 @@ const ceiling = runs.length ? coresCeiling() : null;
 const cpuCols = (x) => {
   const c = x.cpu;
   const part = (k) => fmt(c.by[k] ?? 0, 1);
-  return [`${fmt((100 * c.busy) / (c.busy + c.idle), 0)} %`, part('workers'), part('api'), part('postgres'), part('redis'), part('other')];
+  return [`${fmt((100 * c.busy) / (c.busy + c.idle), 0)} %`, part('workers'), part('api'), part('clients'), part('postgres'), part('redis'), part('other')];
 };
-const ingestTable = () => table(['inputs', 'workers', 'ingested', 'seconds', 'all submitted after s', 'per second', 'errors', 'machine busy', 'CPU s: workers', 'API + clients', 'postgres', 'redis', 'other'],
+const ingestTable = () => table(['inputs', 'workers', 'ingested', 'seconds', 'all submitted after s', 'per second', 'errors', 'machine busy', 'CPU s: workers', 'API', 'clients', 'postgres', 'redis', 'other'],
   ingest.map((x) => [x.kind, String(x.workers), String(x.jobs), fmt(x.seconds, 1), fmt(x.submittedSeconds, 1), fmt(x.perSecond, 1), String(x.errors), ...cpuCols(x)]));
 const speedLine = (res) => `\n2 workers / 1 worker: console logs ${fmt(res.speedup, 2)}×${res.dumpSpeedup ? `, dumps ${fmt(res.dumpSpeedup, 2)}×` : ''}; two CPU-bound processes against one on this machine at the time: ${fmt(ceiling, 2)}×`;
 
@@ -139,9 +159,22 @@ if (argv.includes('--ingest-only')) {
   process.exit(0);
 }
 
-// 2. Match latency against N signatures.
-const db = await freshDb();
-{
+// 2. Match latency against N signatures (kept in database m<N> when --pg-dir is given).
+const mdb = pgs.url.replace(/\/postgres$/, `/m${N}`);
+const have = await (async () => {
+  const s = await PgStore.open(pgs.url);
+  const exists = (await s.pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [`m${N}`])).rows.length > 0;
+  await s.close();
+  if (!exists) return 0;
+  const m = await PgStore.open(mdb);
+  const e = await Engine.open(m);
+  const n = e.stale ? -1 : (await m.pool.query('SELECT count(*)::int AS n FROM signatures')).rows[0].n;
+  await e.close();
+  return n;
+})();
+const db = have === N ? mdb : await freshDb(`m${N}`);
+if (have === N) console.error(`bench: reusing the ${N} signatures of database m${N} in ${PG_DIR}`);
+else {
   const store = await PgStore.open(db);
   const engine = await Engine.open(store);
   const { base, variant } = await realSignatures(tmp, process.env.VAAT_LAB ?? '/work/labset');
@@ -156,7 +189,7 @@ const db = await freshDb();
   }
   await engine.close();
 }
-const svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [tmp] });
+const svc = await startApi(db, tmp);
 // The clients run in their own process, as they would on other machines: their
 // request-making does not steal the service's event loop.
 const texts = reports.slice(0, 500).map((r) => r.report);
