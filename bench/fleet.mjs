@@ -243,7 +243,8 @@ const res = {
   speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
+// An API run with extra node flags (a profiler, a GC trace) is a diagnosis: it does not replace the recorded figures.
+if (!API_FLAGS.length) fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
 if (ingest.length) console.log(ingestTable() + speedLine(res) + '\n');
 console.log(table(['store signatures', 'clients', 'load', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [
   [String(N), String(CLIENTS), 'back to back (saturated)', String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)],
