@@ -191,15 +191,19 @@ export class VectorIndex {
   /** Add every signature the store holds beyond what this index has; the ids added, with their sequence numbers. */
   async catchUp(store: Store, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
     const added: Array<{ id: number; seq: number }> = [];
+    const BATCH = 5000;
     for (;;) {
-      const rows = await store.vectorsAfter(this.seq, 5000);
-      if (!rows.length) return added;
+      const rows = await store.vectorsAfter(this.seq, BATCH);
       for (const r of rows) {
         if (r.vector.length !== this.dimension) throw new Error(`signature ${r.id}: vector of ${r.vector.length} dimensions in a ${this.dimension}-dimension index`);
         this.add(r.id, r.vector, r.seq);
         added.push({ id: r.id, seq: r.seq });
         onAdded?.(r.id, r.seq, r.vector);
       }
+      // A short batch was everything the store held when it was read: asking again would cost a
+      // round trip (on PostgreSQL, a writer's or a query node's every catch-up) to learn nothing.
+      // What is committed later, the next catch-up takes in.
+      if (rows.length < BATCH) return added;
     }
   }
 
