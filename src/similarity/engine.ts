@@ -73,6 +73,8 @@ interface Scored {
   view: SignatureView;
 }
 
+/** How old the thresholds an engine decides by may be (ms): see Engine.thresholds. */
+const THRESHOLDS_MAX_AGE_MS = 1000;
 /** How many signatures stored by others meanwhile an optimistic decision scores itself before it ranks afresh. */
 const RECENT_RESCORE = 200;
 /** How many recent additions the engine remembers. */
@@ -238,14 +240,24 @@ export class Engine {
     return this.recent.length < RECENT ? out : null;
   }
 
+  /**
+   * The store's thresholds (its config, else the shipped defaults). Read at most once a second:
+   * every ingest and every match needs them, and on PostgreSQL each read is a round trip; a
+   * recalibration (`vaat eval --calibrate`, another process) reaches a running engine within that.
+   */
   async thresholds(): Promise<ThresholdSet> {
+    const now = Date.now();
+    if (this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
     const d = defaultThresholds();
     const c = await this.store.config<Partial<ThresholdSet>>('thresholds');
     const t: ThresholdSet = { console: c?.console ?? d.console, vmcore: c?.vmcore ?? d.vmcore };
     const bad = validThresholds(t);
     if (bad) throw new StoreError(`store config: ${bad}`);
+    this.thresholdsRead = { at: now, t };
     return t;
   }
+
+  private thresholdsRead: { at: number; t: ThresholdSet } | null = null;
 
   /** The known issues closest to a signature, best first, with the scorer's breakdown. */
   async match(sig: Signature, opts: { k?: number; exclude?: number } = {}): Promise<MatchResult> {
