@@ -241,13 +241,15 @@ export class Engine {
   }
 
   /**
-   * The store's thresholds (its config, else the shipped defaults). Read at most once a second:
-   * every ingest and every match needs them, and on PostgreSQL each read is a round trip; a
+   * The store's thresholds (its config, else the shipped defaults). Unless `fresh`, read at most
+   * once a second: every ingest needs them, and on PostgreSQL each read is a round trip; a
    * recalibration (`vaat eval --calibrate`, another process) reaches a running engine within that.
+   * A match reads them afresh: then every match reads the store, and a node cut off from it says
+   * so (the service's 503) rather than answering from its memory alone.
    */
-  async thresholds(): Promise<ThresholdSet> {
+  async thresholds(fresh = false): Promise<ThresholdSet> {
     const now = Date.now();
-    if (this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
+    if (!fresh && this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
     const d = defaultThresholds();
     const c = await this.store.config<Partial<ThresholdSet>>('thresholds');
     const t: ThresholdSet = { console: c?.console ?? d.console, vmcore: c?.vmcore ?? d.vmcore };
@@ -266,7 +268,7 @@ export class Engine {
     const top = ranked.slice(0, opts.k ?? 5);
     // Three lookups in all, overlapped: on a networked store each is a round trip.
     const [t, issues, sigs] = await Promise.all([
-      this.thresholds(),
+      this.thresholds(true),
       this.store.issuesById(top.map((r) => r.issue)),
       this.store.signaturesById(top.map((r) => r.signatureId)),
     ]);
