@@ -37,10 +37,24 @@ export interface LineSource {
 const SRC = String.raw`[A-Za-z0-9_\-./+]*[A-Za-z0-9_\-]\.(?:c|h|S|s|rs|cc|cpp|hpp|inc|lds|y|l):-?\d+(?::\d+)?`;
 /** A symbolizer-inserted inline line: "<prefix>func path/file.c:12 [inline]" (a second pass of a symbolizer appends another location). */
 const INLINE_LINE = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\](?: ${SRC})*\s*$`);
-/** "func+0x1/0x2 [mod] path/file.c:12" (syzbot): the location after the raw frame. */
-const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?)((?: ${SRC})+)(?=[ ,;)]|$)`);
+/**
+ * The same inside a message: a "%pS" in a printed message ("Kernel panic - not syncing: %pS: Failed
+ * to allocate") is symbolized like a frame, its inlined functions copied onto lines of their own
+ * that repeat the message around them: "<prefix>func path/file.c:12 [inline]<rest>". Only read as
+ * such when the next line is "<prefix>...<rest>" too.
+ */
+const INLINE_IN_TEXT = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\](?: ${SRC})*(:.*)$`);
+/** "func+0x1/0x2 [mod] path/file.c:12" (syzbot): the location after the raw frame (also inside a message, before its ":"). */
+const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?)((?: ${SRC})+)(?=[ ,;:)]|$)`);
 /** decode_stacktrace.sh: "<prefix>func (a.h:1 b.c:2) [mod]" — offsets replaced by the locations, inlined ones first. */
 const PAREN_FRAME = new RegExp(String.raw`^(\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)?(?:\? )?|.*?(?:RIP: [0-9a-f]{4}:|IP: |pc : |lr : |PC is at |LR is at ))([A-Za-z_][A-Za-z0-9_.$]*) \(((?:${SRC} ?)+)\)((?: \[[A-Za-z0-9_\-]+\])?)\s*$`);
+
+/** An INLINE_IN_TEXT match whose prefix and rest the next line repeats (the symbolized message it was copied from), else null. */
+function inlineInText(text: string, next: string | undefined): RegExpExecArray | null {
+  const m = next === undefined ? null : INLINE_IN_TEXT.exec(text);
+  if (!m || m[1]!.trim() === '') return null;
+  return next!.startsWith(m[1]!) && next!.endsWith(m[4]!) ? m : null;
+}
 
 function parseLoc(s: string): { file: string; line: number | null } {
   const m = /^(.*?):(-?\d+)(?::\d+)?$/.exec(s)!;
@@ -56,8 +70,9 @@ function parseLoc(s: string): { file: string; line: number | null } {
 export function unsymbolize(lines: ConsoleLine[]): ConsoleLine[] {
   const out: ConsoleLine[] = [];
   let pending: InlineFrame[] = [];
-  for (const l of lines) {
-    const inl = INLINE_LINE.exec(l.text);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const inl = INLINE_LINE.exec(l.text) ?? inlineInText(l.text, lines[i + 1]?.text);
     if (inl) {
       // A runaway inline chain (garbage input) is cut: 64 inlined levels are more than any compiler makes.
       if (pending.length < 64) pending.push({ function: inl[2]!, ...parseLoc(inl[3]!) });
