@@ -38,6 +38,12 @@ let redis = await startRedis(path.join(tmp, 'redis'));
 // match store it built (database m<N>) instead of storing N signatures again (~13 min at 100 k).
 const PG_DIR = opt('--pg-dir', path.join(tmp, 'pg'));
 const pgs = await startPostgres(PG_DIR);
+// A run that fails (an API that will not start, a client that exits) must not leave its databases
+// running: a kept --pg-dir would refuse the next run ("postmaster.pid already exists").
+let finished = false;
+process.on('exit', () => {
+  if (!finished) for (const pid of [pgs.pid(), redis.pid()]) if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+});
 let dbn = 0;
 async function freshDb(name = `b${++dbn}`) {
   const s = await PgStore.open(pgs.url);
@@ -230,16 +236,29 @@ const { lat, statuses } = await runClients(REQUESTS);
 const wall = (performance.now() - t1) / 1000;
 const errors = Object.entries(statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 if (errors) console.error(`bench: match statuses ${JSON.stringify(statuses)}`);
+// The API's own latency histogram (time inside the service, from Fastify's request start to the
+// reply), read before and after a run: what of the clients' latency the service itself spent.
+const serverHist = async () => {
+  const m = await (await fetch(svc.url + '/metrics')).text();
+  const h = {};
+  for (const x of m.matchAll(/^vaat_http_request_duration_seconds_bucket\{route="\/v1\/match",le="([^"]+)"\} (\d+)$/gm)) h[x[1]] = Number(x[2]);
+  return h;
+};
+const serverShare = (a, b) => Object.fromEntries(Object.keys(b).map((le) => [le, (b[le] - (a[le] ?? 0)) / (b['+Inf'] - (a['+Inf'] ?? 0))]));
 // The same 50 clients at a steady total rate below saturation: the latency a user sees when the API is not the bottleneck.
+const h0 = await serverHist();
 const paced = await runClients(Math.min(REQUESTS, RATE * 20), RATE);
+const pacedServer = serverShare(h0, await serverHist());
+console.error(`bench: paced, share of requests the service answered within (s): ${JSON.stringify(pacedServer)}`);
 const pacedErrors = Object.entries(paced.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 await svc.close();
 await redis.stop();
 await pgs.stop();
+finished = true;
 
 const res = {
   ingest, match: { signatures: N, clients: CLIENTS, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors, statuses },
-  paced: { rate: RATE, requests: paced.lat.length, p50ms: pct(paced.lat, 0.5), p99ms: pct(paced.lat, 0.99), errors: pacedErrors, statuses: paced.statuses },
+  paced: { rate: RATE, requests: paced.lat.length, p50ms: pct(paced.lat, 0.5), p99ms: pct(paced.lat, 0.99), errors: pacedErrors, statuses: paced.statuses, serverShareWithin: pacedServer },
   speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });

@@ -244,14 +244,19 @@ export class Engine {
    * The store's thresholds (its config, else the shipped defaults). Unless `fresh`, read at most
    * once a second: every ingest needs them, and on PostgreSQL each read is a round trip; a
    * recalibration (`vaat eval --calibrate`, another process) reaches a running engine within that.
-   * A match reads them afresh: then every match reads the store, and a node cut off from it says
-   * so (the service's 503) rather than answering from its memory alone.
+   * A match reads them afresh, with its candidates (Store.candidates): then every match reads the
+   * store, and a node cut off from it says so (the service's 503) rather than answering from its
+   * memory alone.
    */
   async thresholds(fresh = false): Promise<ThresholdSet> {
     const now = Date.now();
     if (!fresh && this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
+    return this.thresholdsFrom(await this.store.config<Partial<ThresholdSet>>('thresholds'), now);
+  }
+
+  /** The store's `thresholds` config read as a threshold set (shipped defaults for what it lacks), remembered as read at `now`. */
+  private thresholdsFrom(c: Partial<ThresholdSet> | null, now: number): ThresholdSet {
     const d = defaultThresholds();
-    const c = await this.store.config<Partial<ThresholdSet>>('thresholds');
     const t: ThresholdSet = { console: c?.console ?? d.console, vmcore: c?.vmcore ?? d.vmcore };
     const bad = validThresholds(t);
     if (bad) throw new StoreError(`store config: ${bad}`);
@@ -264,14 +269,14 @@ export class Engine {
   /** The known issues closest to a signature, best first, with the scorer's breakdown. */
   async match(sig: Signature, opts: { k?: number; exclude?: number } = {}): Promise<MatchResult> {
     const view = viewOf(sig);
-    const ranked = await this.rank(view, vectorize(sig), opts.exclude);
+    const cands = this.index.search(vectorize(sig), this.k, opts.exclude !== undefined ? (id) => id !== opts.exclude : undefined);
+    // One read for the candidates' memberships, issues and names and the thresholds (on a networked
+    // store, one round trip); views come from the cache, read only for candidates not seen yet.
+    const ctx = await this.store.candidates(cands.map((c) => c.id), 'thresholds');
+    const t = this.thresholdsFrom(ctx.config as Partial<ThresholdSet> | null, Date.now());
+    const ranked = this.byIssue(view, await this.scoreIds(view, cands.map((c) => c.id), ctx.members, new Map()), cands.length);
     const top = ranked.slice(0, opts.k ?? 5);
-    // Three lookups in all, overlapped: on a networked store each is a round trip.
-    const [t, issues, sigs] = await Promise.all([
-      this.thresholds(true),
-      this.store.issuesById(top.map((r) => r.issue)),
-      this.store.signaturesById(top.map((r) => r.signatureId)),
-    ]);
+    const { issues, signatures: sigs } = ctx;
     const matches: MatchEntry[] = [];
     for (const r of top) {
       const issue = issues.get(r.issue);
@@ -299,8 +304,8 @@ export class Engine {
   }
 
   /** Issues ranked by their best member among the HNSW candidates: by the model's probability when it covers the query, else by the exact score. */
-  private async rank(view: SignatureView, vector: Float32Array, exclude?: number): Promise<Ranked[] & { candidates: number }> {
-    const cands = this.index.search(vector, this.k, exclude !== undefined ? (id) => id !== exclude : undefined);
+  private async rank(view: SignatureView, vector: Float32Array): Promise<Ranked[] & { candidates: number }> {
+    const cands = this.index.search(vector, this.k);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
     const scored = await this.scoreIds(view, ids, members, new Map());

@@ -29,11 +29,22 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Signature } from '../../features/signature.js';
 import type { SignatureView } from './view.js';
-import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
+import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
-  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
 } from './store.js';
+
+/**
+ * Store.candidates in one statement: the config row always comes (a match on an empty index still
+ * reads the store, so a node cut off from it answers 503), then one row per candidate found.
+ */
+const CANDIDATES_SQL = `
+  SELECT g.cfg, s.id AS sid, ${SIG_COLS_S},
+         m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, i.title AS issue_title, i.status AS issue_status
+  FROM (SELECT (SELECT value FROM config WHERE key = $2) AS cfg) g
+  LEFT JOIN (signatures s LEFT JOIN memberships m ON m.signature_id = s.id LEFT JOIN issues i ON i.id = m.issue_id)
+    ON s.id = ANY($1::bigint[])`;
 
 // int8 (bigint) columns as numbers: ids and counts stay far below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v));
@@ -417,8 +428,25 @@ export class PgStore implements Store {
     return out;
   }
 
+  async candidates(signatureIds: number[], configKey: string): Promise<CandidateRows> {
+    // A named (prepared) statement: planning this join cost more than running it (0.26 of 0.39 ms
+    // with 50 ids at 100 k signatures); prepared, the whole read takes 0.56-0.61 ms, about what the
+    // four separate reads it replaces took one after another.
+    const rows = (await this.q.query<SigRow & MemberRow & { cfg: string | null; issue_title: string | null; issue_status: IssueStatus | null; sid: number | null }>(
+      { name: 'vaat_candidates', text: CANDIDATES_SQL, values: [[...new Set(signatureIds)], configKey] })).rows;
+    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures: new Map(), config: rows[0]?.cfg ? JSON.parse(rows[0].cfg) : null };
+    for (const r of rows) {
+      if (r.sid === null) continue;
+      out.signatures.set(r.sid, toStored({ ...r, id: r.sid }));
+      if (r.signature_id === null) continue;
+      out.members.set(r.signature_id, toMembership(r));
+      if (r.issue_title !== null) out.issues.set(r.issue_id, { id: r.issue_id, title: r.issue_title, status: r.issue_status! });
+    }
+    return out;
+  }
+
   async members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>> {
-    const rows = await this.all<SigRow & MemberRow>(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+    const rows = await this.all<SigRow & MemberRow>(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS_S}
       FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = $1 ORDER BY s.id`, [issueId]);
     return rows.map((r) => ({ ...toMembership(r), signature: toStored(r) }));
   }

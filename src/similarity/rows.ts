@@ -4,6 +4,8 @@
 import type { StoredSignature, Membership } from './store.js';
 
 export const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
+/** The same columns of the signatures table under the alias `s` (in joins). */
+export const SIG_COLS_S = SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ');
 
 export interface SigRow {
   id: number;

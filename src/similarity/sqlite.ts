@@ -11,10 +11,10 @@ import * as zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Signature } from '../../features/signature.js';
 import { viewOf, type SignatureView } from './view.js';
-import { SIG_COLS, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
+import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
-  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
 } from './store.js';
 
 type Db = Database.Database;
@@ -219,7 +219,7 @@ export class SqliteStore implements Store {
       memberSet: p(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending`),
       memberDel: p('DELETE FROM memberships WHERE signature_id = ?'),
-      members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+      members: p(`SELECT m.signature_id, m.issue_id, m.decided_by, m.score, m.decided_at, m.pending, ${SIG_COLS_S}
                   FROM memberships m JOIN signatures s ON s.id = m.signature_id WHERE m.issue_id = ? ORDER BY s.id`),
       // A list of ids as one JSON parameter: one prepared statement whatever the list's length.
       viewsOf: p('SELECT signature_id AS id, view FROM signature_views WHERE signature_id IN (SELECT value FROM json_each(?))'),
@@ -442,6 +442,14 @@ export class SqliteStore implements Store {
     if (!signatureIds.length) return out;
     for (const r of this.stmts.membersOf!.iterate(JSON.stringify(signatureIds)) as Iterable<MemberRow>) out.set(r.signature_id, toMembership(r));
     return out;
+  }
+
+  async candidates(signatureIds: number[], configKey: string): Promise<CandidateRows> {
+    // In process every read is cheap: the parts, not one statement.
+    const members = await this.memberships(signatureIds);
+    const issues = new Map<number, Pick<Issue, 'id' | 'title' | 'status'>>();
+    for (const [id, i] of await this.issuesById([...members.values()].map((m) => m.issueId))) issues.set(id, { id, title: i.title, status: i.status });
+    return { members, issues, signatures: await this.signaturesById(signatureIds), config: await this.config(configKey) };
   }
 
   async members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>> {

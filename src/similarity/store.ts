@@ -107,6 +107,14 @@ export interface FrameCounts {
   df: Map<string, number>;
 }
 
+/** Store.candidates' answer: absent ids are absent from the maps. */
+export interface CandidateRows {
+  members: Map<number, Membership>;
+  issues: Map<number, Pick<Issue, 'id' | 'title' | 'status'>>;
+  signatures: Map<number, StoredSignature>;
+  config: unknown | null;
+}
+
 export class StoreError extends Error {
   constructor(message: string) {
     super(message);
@@ -166,6 +174,12 @@ export interface Store {
   members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>>;
   setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending?: boolean): Promise<void>;
   removeMembership(signatureId: number): Promise<void>;
+
+  /**
+   * What a match needs about its index candidates, in one read (one round trip on a networked
+   * store): their memberships, the issues those name, the candidates themselves, and a config value.
+   */
+  candidates(signatureIds: number[], configKey: string): Promise<CandidateRows>;
 
   recordDecision(d: DecisionRecord): Promise<void>;
   decisions(opts?: { decision?: DecisionKind; limit?: number }): Promise<DecisionRecord[]>;

@@ -164,6 +164,17 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
     await engine.ingest(sig, { path: byName.has(d.input) ? null : d.input, logText });
   }
   for (const d of (await sqlite.decisions()).reverse()) local.push({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score });
+  // Match over HTTP (PostgreSQL's one-statement candidate read) and the embedded engine's match give the same answer.
+  const shape = (m: { decision: { verdict: string; issue: number | null }; matches: Array<{ issue: number; title: string; status: string; score: number; families: unknown; signature: { name: string; kind: string } }> }) =>
+    JSON.stringify({ d: m.decision.verdict, i: m.decision.issue, m: m.matches.map((x) => [x.issue, x.title, x.status, x.score, x.families, x.signature.name, x.signature.kind]) });
+  let compared = 0;
+  for (const l of logs.filter((_, i) => i % 100 === 7)) {
+    const overHttp = await api('POST', '/v1/match', l.text);
+    assert.equal(overHttp.status, 200, overHttp.text);
+    assert.equal(shape(overHttp.json), shape(await engine.match(signatureFromConsole(l.text, l.name))), l.name);
+    compared++;
+  }
+  assert.equal(compared, 20);
   await engine.close();
   const fleet = fleetDecisions.map((d) => ({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score }));
   const differ = fleet.filter((f, i) => JSON.stringify(f) !== JSON.stringify(local[i]));
