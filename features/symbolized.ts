@@ -72,7 +72,8 @@ export function unsymbolize(lines: ConsoleLine[]): ConsoleLine[] {
   let pending: InlineFrame[] = [];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
-    const inl = INLINE_LINE.exec(l.text) ?? inlineInText(l.text, lines[i + 1]?.text);
+    // Most lines carry no inline marker: the two patterns are not tried on them.
+    const inl = l.text.includes('[inline]') ? INLINE_LINE.exec(l.text) ?? inlineInText(l.text, lines[i + 1]?.text) : null;
     if (inl) {
       // A runaway inline chain (garbage input) is cut: 64 inlined levels are more than any compiler makes.
       if (pending.length < 64) pending.push({ function: inl[2]!, ...parseLoc(inl[3]!) });
