@@ -106,6 +106,7 @@ export function renderMatch(m: MatchResult): string {
   const verdict = d.verdict === 'duplicate' ? `duplicate of #${d.issue}` : d.verdict === 'uncertain' ? `uncertain (closest #${d.issue})` : 'new';
   const scale = d.scale === 'model' ? `model ${d.model}, probabilities` : `${d.scale} scale`;
   out.push(`DECISION  ${verdict}  (${scale}: τ_dup ${d.duplicate}, τ_new ${d.new}; ${m.candidates} candidates re-ranked)`);
+  if (d.held) out.push(`          ${d.held}`);
   for (const x of m.matches) {
     const fam = Object.entries(x.families).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v!.toFixed(2)}`).join('  ');
     const by = d.scale === 'model' ? ` (scorer ${x.scorer.toFixed(3)})` : '';

@@ -36,9 +36,28 @@ export function thresholdsFor(t: ThresholdSet, used: readonly string[] | null): 
   return used && used.some((f) => MACHINE.includes(f)) ? t.vmcore : t.console;
 }
 
-export function decide(best: number | null, t: Thresholds): Verdict {
+/**
+ * Days between an input and its best match beyond which the match is at most uncertain
+ * (decision.json `recurrenceDays`, with the figures it was chosen from): the same symptom
+ * months later is most often another bug — the first fixed, then a regression or a new bug
+ * on the same stack — and a person should look.
+ */
+export function recurrenceDays(): number {
+  return dataJson<{ recurrenceDays: number }>('src/similarity/data/decision.json').recurrenceDays;
+}
+
+/** Whole days between two ISO times, null when either is unknown or unreadable. */
+export function daysApart(a: string | null | undefined, b: string | null | undefined): number | null {
+  if (!a || !b) return null;
+  const d = Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000;
+  return Number.isFinite(d) ? d : null;
+}
+
+/** `gapDays`: days between the input and its best match (null: unknown, no guard). */
+export function decide(best: number | null, t: Thresholds, gapDays: number | null = null): Verdict {
   if (best === null || best < t.new) return 'new';
-  return best >= t.duplicate ? 'duplicate' : 'uncertain';
+  if (best < t.duplicate) return 'uncertain';
+  return gapDays !== null && gapDays > recurrenceDays() ? 'uncertain' : 'duplicate';
 }
 
 export function validThresholds(t: ThresholdSet): string | null {

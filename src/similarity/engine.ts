@@ -14,7 +14,7 @@ import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
 import type { FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
-import { decide, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
+import { decide, daysApart, recurrenceDays, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
 import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature } from './store.js';
 
 export interface MatchEntry {
@@ -34,7 +34,11 @@ export interface MatchEntry {
 export interface MatchResult {
   query: { name: string; hash: string; kind: string; title: string | null };
   /** What ingest would decide, and by which thresholds (console or vmcore scale). */
-  decision: { verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore' | 'model'; duplicate: number; new: number; model: string | null };
+  decision: {
+    verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore' | 'model'; duplicate: number; new: number; model: string | null;
+    /** Days since the best match was stored; `held` says why a duplicate call was held at uncertain (decide.ts: recurrence), else null. */
+    gapDays: number | null; held: string | null;
+  };
   matches: MatchEntry[];
   /** Candidates HNSW proposed and the scorer re-ranked. */
   candidates: number;
@@ -71,6 +75,12 @@ interface Scored {
   signatureId: number;
   score: Score;
   view: SignatureView;
+}
+
+/** What the recurrence guard did to a decision, for its explanation (empty when it did not hold the call). */
+function held(gapDays: number | null): { gapDays: number | null; held: string | null } {
+  const r = gapDays !== null && gapDays > recurrenceDays() ? `best match stored ${Math.round(gapDays)} days ago (> ${recurrenceDays()}): held at uncertain, it may be another bug with the same symptom` : null;
+  return { gapDays: gapDays === null ? null : Math.round(gapDays * 10) / 10, held: r };
 }
 
 /** How old the thresholds an engine decides by may be (ms): see Engine.thresholds. */
@@ -288,10 +298,12 @@ export class Engine {
       });
     }
     const { th, scale } = this.thresholdsOf(t, view, ranked[0] ?? null);
-    const verdict = decide(ranked[0] ? value(ranked[0]) : null, th);
+    // The query arrives now; its best match arrived when it was stored (decide.ts: recurrence).
+    const gapDays = ranked[0] ? daysApart(new Date().toISOString(), sigs.get(ranked[0].signatureId)?.ingestedAt) : null;
+    const verdict = decide(ranked[0] ? value(ranked[0]) : null, th, gapDays);
     return {
       query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null },
-      decision: { verdict, issue: ranked[0]?.issue ?? null, scale, ...th, model: scale === 'model' ? this.reranker!.name : null },
+      decision: { verdict, issue: ranked[0]?.issue ?? null, scale, ...th, model: scale === 'model' ? this.reranker!.name : null, ...held(gapDays) },
       matches, candidates: ranked.candidates,
     };
   }
@@ -408,7 +420,10 @@ export class Engine {
       await this.sync();
       const ranked = await this.rankSince(view, vector, pre, cands, seq);
       const best = ranked[0] ?? null;
-      const verdict = decide(best ? value(best) : null, this.thresholdsOf(t, view, best).th);
+      const th = this.thresholdsOf(t, view, best).th;
+      // A duplicate call is held at uncertain when its match was stored months ago (decide.ts): read its time then only.
+      const gapDays = best && value(best) >= th.duplicate ? daysApart(new Date().toISOString(), (await this.store.signature(best.signatureId))?.ingestedAt) : null;
+      const verdict = decide(best ? value(best) : null, th, gapDays);
       const frames = rarityFrames(view);
       const ins = await this.store.insertSignature({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
@@ -440,7 +455,7 @@ export class Engine {
       const r: IngestResult = {
         input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, closest: best ? { issue: best.issue, score: sc! } : null, title,
         score: verdict === 'new' ? null : sc,
-        families: best ? familyScores(best.score) : null, reasons: best ? best.score.reasons : [], error: null,
+        families: best ? familyScores(best.score) : null, reasons: best ? [...best.score.reasons, ...(held(gapDays).held !== null ? [held(gapDays).held!] : [])] : [], error: null,
       };
       return r;
     });

@@ -14,6 +14,7 @@ import { vaat, vaatAsync } from '../helpers/cli.js';
 import { KERNEL_DIR } from '../helpers/fixtures.js';
 import { loadLabelled } from '../../datasets/labelled.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
+import { recurrenceDays } from '../../src/similarity/decide.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-ingest-'));
 const dumps = loadLabelled(path.dirname(KERNEL_DIR));
@@ -50,6 +51,34 @@ test('a console log matches the issue its own dump opened; the decision says dup
     assert.ok(r.matches[0]!.score >= 0.95, `${d.name}: ${r.matches[0]!.score}`);
     assert.equal(r.decision.scale, 'console');
   }
+});
+
+test('a match stored months ago is held at uncertain (decision.json recurrenceDays), a recent one stays duplicate', async () => {
+  const days = recurrenceDays();
+  const store = path.join(tmp, 'aged');
+  fs.cpSync(path.join(tmp, 'twice'), store, { recursive: true });
+  const age = async (d: number) => {
+    const db = openSqliteStore(store);
+    db.db.prepare('UPDATE signatures SET ingested_at = ?').run(new Date(Date.now() - d * 86_400_000).toISOString());
+    await db.close();
+  };
+  const d = dumps[0]!;
+  await age(days + 30);
+  const m = JSON.parse(vaat(['match', '--store', store, '--log', d.console!, '--json']).out) as { decision: { verdict: string; gapDays: number; held: string | null }; matches: Array<{ score: number }> };
+  assert.ok(m.matches[0]!.score >= 0.95, 'as duplicate-worthy a score as in the test above');
+  assert.equal(m.decision.verdict, 'uncertain');
+  assert.ok(Math.abs(m.decision.gapDays - (days + 30)) < 1, String(m.decision.gapDays));
+  assert.match(m.decision.held!, new RegExp(`stored ${days + 30} days ago`));
+  const text = vaat(['match', '--store', store, '--log', d.console!]);
+  assert.match(text.out, /DECISION {2}uncertain[^\n]*\n {10}best match stored \d+ days ago/);
+  // Ingest decides the same way, and says why.
+  const ing = lines(vaat(['ingest', '--store', store, '--logs', '--json', d.console!]).out)[0] as unknown as { decision: string; reasons: string[] };
+  assert.equal(ing.decision, 'uncertain');
+  assert.ok(ing.reasons.some((r) => /held at uncertain/.test(r)), JSON.stringify(ing.reasons));
+  await age(days - 30);
+  const recent = JSON.parse(vaat(['match', '--store', store, '--log', dumps[1]!.console!, '--json']).out) as { decision: { verdict: string; held: string | null } };
+  assert.equal(recent.decision.verdict, 'duplicate');
+  assert.equal(recent.decision.held, null);
 });
 
 test('kill -9 in the middle of an ingest: every decision it printed is stored, the store opens and answers', async () => {

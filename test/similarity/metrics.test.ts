@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedFirstRelevant, rankQuery } from '../../src/similarity/eval/metrics/ranking.js';
-import { auc, atThreshold, thresholdForPrecision } from '../../src/similarity/eval/metrics/decision.js';
+import { auc, atThreshold, thresholdForPrecision, recallAtPrecision } from '../../src/similarity/eval/metrics/decision.js';
 import { clusterMetrics } from '../../src/similarity/eval/metrics/clustering.js';
 import { bootstrap, mean } from '../../src/similarity/eval/metrics/bootstrap.js';
 import { averageLinkage } from '../../src/similarity/linkage.js';
@@ -45,6 +45,11 @@ test('AUC: perfect separation 1, reversed 0, ties count half; precision and reca
   assert.deepEqual(atThreshold(pts, 0.75), { precision: 0.5, recall: 1 / 3, calls: 2 });
   assert.equal(thresholdForPrecision(pts, 0.95, 1), 0.9);
   assert.equal(thresholdForPrecision(pts, 0.95, 2), null);
+  // A call held by the recurrence guard is no call: the wrong 0.8 held, precision at 0.75 is 1/1.
+  const held = pts.map((p, i) => (i === 1 ? { ...p, held: true } : p));
+  assert.deepEqual(atThreshold(held, 0.75), { precision: 1, recall: 1 / 3, calls: 1 });
+  assert.equal(thresholdForPrecision(held, 0.95, 1), 0.8);
+  assert.equal(recallAtPrecision(held, 0.95, 1), 1 / 3);
 });
 
 test('B-cubed, bucket spray and bucket bugs on a known clustering', () => {

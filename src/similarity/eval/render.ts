@@ -18,7 +18,7 @@ export function renderEval(r: EvalReport, title: string): string {
     const first = rows[0]!.pr!;
     out.push('', `${p}: ${first.queries} queries, ${first.withRelevant} with their root cause in the index`, '');
     if (p === 'leave-label-out') {
-      out.push('| matcher | called new (best < τ_new) | not called duplicate (best < τ_dup) |', '|---|---|---|');
+      out.push('| matcher | called new (best < τ_new) | not called duplicate (best < τ_dup, or held by the recurrence guard) |', '|---|---|---|');
       for (const { m, pr } of rows) out.push(`| ${m.matcher} | ${iv(pr!.newRate)} | ${iv(pr!.notDuplicate)} |`);
       continue;
     }

@@ -16,11 +16,11 @@
 
 import type { EvalItem, Matcher } from './types.js';
 import { rankQuery, type QueryRanking } from './metrics/ranking.js';
-import { auc, atThreshold, bestPrecisionThreshold, expectedCalibrationError, newThreshold, recallAtPrecision, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
+import { auc, callsDuplicate, atThreshold, bestPrecisionThreshold, expectedCalibrationError, newThreshold, recallAtPrecision, thresholdForPrecision, type DecisionPoint } from './metrics/decision.js';
 import { clusterMetrics } from './metrics/clustering.js';
 import { bootstrap, mean, type Interval } from './metrics/bootstrap.js';
 import { averageLinkage } from '../linkage.js';
-import { decide } from '../decide.js';
+import { decide, daysApart, recurrenceDays } from '../decide.js';
 
 export type Protocol = 'loo' | 'leave-label-out' | 'by-group' | 'time';
 export const PROTOCOLS: Protocol[] = ['loo', 'leave-label-out', 'by-group', 'time'];
@@ -92,7 +92,7 @@ export interface EvalOptions {
 interface Pass {
   rankings: QueryRanking[];
   points: DecisionPoint[];
-  perQuery: Array<{ q: number; top: Array<{ i: number; s: number }> }>;
+  perQuery: Array<{ q: number; top: Array<{ i: number; s: number }>; gap: number | null }>;
 }
 
 function run(items: EvalItem[], m: Matcher, queries: number[], allow: (q: number, i: number) => boolean, keepTop = false): Pass {
@@ -115,9 +115,11 @@ function run(items: EvalItem[], m: Matcher, queries: number[], allow: (q: number
       best = s;
       bestI = i;
     }
-    out.points.push({ best, bestRelevant: bestI >= 0 && relevant(bestI), hasRelevant });
+    // The engine's decision holds a call whose best match is months away from the query (decide.ts).
+    const gap = m.recurrenceGuard && bestI >= 0 ? daysApart(items[q]!.time, items[bestI]!.time) : null;
+    out.points.push({ best, bestRelevant: bestI >= 0 && relevant(bestI), hasRelevant, held: gap !== null && gap > recurrenceDays(), gap });
     if (hasRelevant) out.rankings.push(rankQuery(q, scores, pool, relevant));
-    if (keepTop) out.perQuery.push({ q, top: [...scores].map(([i, s]) => ({ i, s })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, 10) });
+    if (keepTop) out.perQuery.push({ q, top: [...scores].map(([i, s]) => ({ i, s })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, 10), gap });
   }
   return out;
 }
@@ -222,7 +224,7 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
       else if (p === 'leave-label-out') {
         const r = summarize('leave-label-out', sLlo, [], tauDup, tauNew, o);
         r.newRate = bootstrap(sLlo.points, (s) => mean(s.map((x) => Number(x.best < tauNew))), o);
-        r.notDuplicate = bootstrap(sLlo.points, (s) => mean(s.map((x) => Number(x.best < tauDup))), o);
+        r.notDuplicate = bootstrap(sLlo.points, (s) => mean(s.map((x) => Number(!callsDuplicate(x, tauDup)))), o);
         protocols.push(r);
       } else if (p === 'by-group') {
         if (!items.some((it) => it.group !== null)) continue;
@@ -243,7 +245,7 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
         opts.rankings(JSON.stringify({
           query: items[pq.q]!.id, matcher: m.name, protocol: 'loo', split,
           candidates: pq.top.map((t) => ({ id: items[t.i]!.id, score: Math.round(t.s * 1e6) / 1e6 })),
-          decision: decide(b, { duplicate: tauDup, new: tauNew }),
+          decision: decide(b, { duplicate: tauDup, new: tauNew }, pq.gap),
         }));
       }
     }

@@ -35,6 +35,8 @@ export interface Matcher {
   missing: 'unknown' | 'zero';
   /** The cut of a method that documents one (FAF: distance 0.3). */
   fixedClusterThreshold?: number;
+  /** Its decision is the engine's: a call whose best match is more than recurrenceDays from the query is held (decide.ts). */
+  recurrenceGuard?: boolean;
   /** The decision threshold of a method that documents one (key equality: 1). */
   fixedDuplicateThreshold?: number;
 }

@@ -33,6 +33,7 @@ export function modelMatcher(items: EvalItem[], frames: FrameStats, ranker: Pair
     name: opts.name,
     about: opts.about,
     calibrated: true,
+    recurrenceGuard: true,
     missing: 'zero',
     scores,
     edges(ids: number[]): Edge[] {

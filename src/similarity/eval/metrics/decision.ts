@@ -10,7 +10,14 @@ export interface DecisionPoint {
   bestRelevant: boolean;
   /** The index holds an item with the query's label. */
   hasRelevant: boolean;
+  /** The best match is too far in time from the query to be called duplicate (decide.ts recurrenceDays): at most uncertain. */
+  held?: boolean;
+  /** Days between the query and its best match, when both have a time. */
+  gap?: number | null;
 }
+
+/** Called duplicate at τ: the best score reaches it and the recurrence guard does not hold the call. */
+export const callsDuplicate = (p: DecisionPoint, tau: number): boolean => p.best >= tau && !p.held;
 
 /** ROC AUC (Mann–Whitney U with ties counted half) of positives' scores above negatives'. */
 export function auc(pos: number[], neg: number[]): number | null {
@@ -28,7 +35,7 @@ export function auc(pos: number[], neg: number[]): number | null {
 }
 
 /**
- * At threshold τ: a query is called duplicate when its best score ≥ τ; the call
+ * At threshold τ: a query is called duplicate when its best score ≥ τ (and not held); the call
  * is right when the best-scored item shares its label. Precision = right calls
  * / calls; recall = right calls / queries that have a same-label item.
  */
@@ -38,7 +45,7 @@ export function atThreshold(points: DecisionPoint[], tau: number): { precision: 
   let positives = 0;
   for (const p of points) {
     if (p.hasRelevant) positives++;
-    if (p.best >= tau) {
+    if (callsDuplicate(p, tau)) {
       calls++;
       if (p.bestRelevant) right++;
     }
@@ -93,7 +100,7 @@ export function recallAtPrecision(points: DecisionPoint[], target: number, minCa
   const positives = points.filter((p) => p.hasRelevant).length;
   if (!positives) return null;
   // One sweep from the highest threshold down (bootstrap calls this a thousand times).
-  const xs = points.filter((p) => Number.isFinite(p.best)).sort((a, b) => b.best - a.best);
+  const xs = points.filter((p) => Number.isFinite(p.best) && !p.held).sort((a, b) => b.best - a.best);
   let calls = 0;
   let right = 0;
   let best = 0;
