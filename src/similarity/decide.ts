@@ -46,7 +46,7 @@ export function recurrenceDays(): number {
   return dataJson<{ recurrenceDays: number }>('src/similarity/data/decision.json').recurrenceDays;
 }
 
-/** Whole days between two ISO times, null when either is unknown or unreadable. */
+/** Days (fractional) between two ISO times, null when either is unknown or unreadable. */
 export function daysApart(a: string | null | undefined, b: string | null | undefined): number | null {
   if (!a || !b) return null;
   const d = Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000;

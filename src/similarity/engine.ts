@@ -77,7 +77,7 @@ interface Scored {
   view: SignatureView;
 }
 
-/** What the recurrence guard did to a decision, for its explanation (empty when it did not hold the call). */
+/** What the recurrence guard did to a decision, for its explanation (`held` null when it did not hold the call). */
 function held(gapDays: number | null): { gapDays: number | null; held: string | null } {
   const r = gapDays !== null && gapDays > recurrenceDays() ? `best match stored ${Math.round(gapDays)} days ago (> ${recurrenceDays()}): held at uncertain, it may be another bug with the same symptom` : null;
   return { gapDays: gapDays === null ? null : Math.round(gapDays * 10) / 10, held: r };
@@ -455,7 +455,7 @@ export class Engine {
       const r: IngestResult = {
         input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, closest: best ? { issue: best.issue, score: sc! } : null, title,
         score: verdict === 'new' ? null : sc,
-        families: best ? familyScores(best.score) : null, reasons: best ? [...best.score.reasons, ...(held(gapDays).held !== null ? [held(gapDays).held!] : [])] : [], error: null,
+        families: best ? familyScores(best.score) : null, reasons: best ? [...best.score.reasons, ...[held(gapDays).held].filter((x): x is string => x !== null)] : [], error: null,
       };
       return r;
     });
