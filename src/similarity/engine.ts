@@ -280,13 +280,14 @@ export class Engine {
   async match(sig: Signature, opts: { k?: number; exclude?: number } = {}): Promise<MatchResult> {
     const view = viewOf(sig);
     const cands = this.index.search(vectorize(sig), this.k, opts.exclude !== undefined ? (id) => id !== opts.exclude : undefined);
-    // One read for the candidates' memberships, issues and names and the thresholds (on a networked
-    // store, one round trip); views come from the cache, read only for candidates not seen yet.
+    // One read for the candidates' memberships, issues and the thresholds — with their names too
+    // on a networked store: one round trip —; views come from the cache, read only for candidates not seen yet.
     const ctx = await this.store.candidates(cands.map((c) => c.id), 'thresholds');
     const t = this.thresholdsFrom(ctx.config as Partial<ThresholdSet> | null, Date.now());
     const ranked = this.byIssue(view, await this.scoreIds(view, cands.map((c) => c.id), ctx.members, new Map()), cands.length);
     const top = ranked.slice(0, opts.k ?? 5);
-    const { issues, signatures: sigs } = ctx;
+    const issues = ctx.issues;
+    const sigs = ctx.signatures ?? (await this.store.signaturesById(top.map((r) => r.signatureId)));
     const matches: MatchEntry[] = [];
     for (const r of top) {
       const issue = issues.get(r.issue);

@@ -434,10 +434,11 @@ export class PgStore implements Store {
     // four separate reads it replaces took one after another.
     const rows = (await this.q.query<SigRow & MemberRow & { cfg: string | null; issue_title: string | null; issue_status: IssueStatus | null; sid: number | null }>(
       { name: 'vaat_candidates', text: CANDIDATES_SQL, values: [[...new Set(signatureIds)], configKey] })).rows;
-    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures: new Map(), config: rows[0]?.cfg ? JSON.parse(rows[0].cfg) : null };
+    const signatures = new Map<number, StoredSignature>();
+    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures, config: rows[0]?.cfg ? JSON.parse(rows[0].cfg) : null };
     for (const r of rows) {
       if (r.sid === null) continue;
-      out.signatures.set(r.sid, toStored({ ...r, id: r.sid }));
+      signatures.set(r.sid, toStored({ ...r, id: r.sid }));
       if (r.signature_id === null) continue;
       out.members.set(r.signature_id, toMembership(r));
       if (r.issue_title !== null) out.issues.set(r.issue_id, { id: r.issue_id, title: r.issue_title, status: r.issue_status! });

@@ -111,7 +111,12 @@ export interface FrameCounts {
 export interface CandidateRows {
   members: Map<number, Membership>;
   issues: Map<number, Pick<Issue, 'id' | 'title' | 'status'>>;
-  signatures: Map<number, StoredSignature>;
+  /**
+   * The candidates themselves, when the store reads them in the same statement at no extra cost
+   * (PostgreSQL keeps large values out of line); null when that would cost a read per row (in
+   * SQLite the row's later columns sit behind the document): the caller reads the few it shows.
+   */
+  signatures: Map<number, StoredSignature> | null;
   config: unknown | null;
 }
 
@@ -177,7 +182,8 @@ export interface Store {
 
   /**
    * What a match needs about its index candidates, in one read (one round trip on a networked
-   * store): their memberships, the issues those name, the candidates themselves, and a config value.
+   * store): their memberships, the issues those name, a config value, and the candidates
+   * themselves where that costs nothing more.
    */
   candidates(signatureIds: number[], configKey: string): Promise<CandidateRows>;
 
