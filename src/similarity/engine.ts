@@ -251,16 +251,15 @@ export class Engine {
   }
 
   /**
-   * The store's thresholds (its config, else the shipped defaults). Unless `fresh`, read at most
-   * once a second: every ingest needs them, and on PostgreSQL each read is a round trip; a
-   * recalibration (`vaat eval --calibrate`, another process) reaches a running engine within that.
-   * A match reads them afresh, with its candidates (Store.candidates): then every match reads the
-   * store, and a node cut off from it says so (the service's 503) rather than answering from its
-   * memory alone.
+   * The store's thresholds (its config, else the shipped defaults), read at most once a second:
+   * every ingest needs them, and on PostgreSQL each read is a round trip; a recalibration (`vaat
+   * eval --calibrate`, another process) reaches a running engine within that. A match reads them
+   * afresh, with its candidates (Store.candidates): then every match reads the store, and a node
+   * cut off from it says so (the service's 503) rather than answering from its memory alone.
    */
-  async thresholds(fresh = false): Promise<ThresholdSet> {
+  async thresholds(): Promise<ThresholdSet> {
     const now = Date.now();
-    if (!fresh && this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
+    if (this.thresholdsRead && now - this.thresholdsRead.at < THRESHOLDS_MAX_AGE_MS) return this.thresholdsRead.t;
     return this.thresholdsFrom(await this.store.config<Partial<ThresholdSet>>('thresholds'), now);
   }
 
