@@ -12,7 +12,7 @@ import { MARKERS, frameFunction } from '../../features/trace.js';
 import { VectorIndex, type IndexParams } from './hnsw.js';
 import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
-import type { FrameStats } from './frames.js';
+import { lockKey, type FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
 import { decide, daysApart, recurrenceDays, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
 import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature } from './store.js';
@@ -110,11 +110,17 @@ export interface EngineOptions {
   notice?: (line: string) => void;
 }
 
-/** The frames that count for rarity: the panic stack's and every lock holder's functions, once each. */
+/**
+ * The names that count for rarity: the panic stack's and every lock holder's functions and
+ * (scorer version 7) the contended locks' names, once each.
+ */
 export function rarityFrames(v: SignatureView): string[] {
   const out = new Set<string>();
   for (const f of v.panic?.frames ?? []) if (!MARKERS.has(f)) out.add(f);
-  for (const l of v.locks?.locks ?? []) for (const f of l.holder?.frames ?? []) out.add(frameFunction(f));
+  for (const l of v.locks?.locks ?? []) {
+    for (const f of l.holder?.frames ?? []) out.add(frameFunction(f));
+    if (l.name) out.add(lockKey(l.kind, l.name));
+  }
   return [...out];
 }
 

@@ -57,13 +57,23 @@ function computeSignificant(frames: string[], depth: number): string[] {
   return out;
 }
 
+/**
+ * How much a name (a frame, or a lock keyed by lockKey) says: its inverse document frequency
+ * over the store, scaled to 0..1 (1: in one signature; 0: in every one), never below `floor`.
+ * With no store to count over, every name counts fully.
+ */
+export function rarity(stats: FrameStats, name: string, floor: number): number {
+  return stats.n > 1 ? Math.max(floor, Math.log((stats.n + 1) / (stats.df(name) + 1)) / Math.log(stats.n + 1)) : 1;
+}
+
+/** The key a lock's name is counted under beside the frames (no function is called "lock:…"). */
+export const lockKey = (kind: string, name: string): string => `lock:${kind} ${name}`;
+
 function weights(frames: string[], stats: FrameStats, p: AlignParams): number[] {
-  const logN = Math.log(stats.n + 1);
   return frames.map((f, i) => {
     const pos = 1 / (1 + i / p.decay);
     if (MARKERS.has(f)) return pos * p.markerWeight;
-    const idf = stats.n > 1 ? Math.max(p.idfFloor, Math.log((stats.n + 1) / (stats.df(f) + 1)) / logN) : 1;
-    return pos * idf;
+    return pos * rarity(stats, f, p.idfFloor);
   });
 }
 

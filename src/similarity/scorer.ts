@@ -37,7 +37,8 @@ export function defaultParams(): ScorerParams {
 }
 
 export function score(a: SignatureView, b: SignatureView, frames: FrameStats = NO_STATS, params: ScorerParams = defaultParams(), only?: readonly FamilyName[]): Score {
-  const ctx: CompareContext = { frames, params };
+  const machine = !!(a.locks && b.locks) || !!(a.runqueue && b.runqueue) || !!(a.cpu && b.cpu);
+  const ctx: CompareContext = { frames, params, machine };
   const all: Record<FamilyName, FamilyScore> = {
     panic: comparePanic(a.panic, b.panic, ctx),
     locks: compareLocks(a.locks, b.locks, ctx),
@@ -51,11 +52,10 @@ export function score(a: SignatureView, b: SignatureView, frames: FrameStats = N
   let weight = 0;
   const used: FamilyName[] = [];
   const families = {} as Score['families'];
-  const machine = !!(a.locks && b.locks) || !!(a.runqueue && b.runqueue) || !!(a.cpu && b.cpu);
   const weights = machine ? params.families : params.consoleFamilies;
   for (const f of FAMILIES) {
     const s = all[f];
-    const w = weights[f] ?? 0;
+    const w = (weights[f] ?? 0) * (s.evidence ?? 1);
     const counted = s.score !== null && (!only || only.includes(f));
     families[f] = { ...s, weight: counted ? w : 0 };
     if (!counted) continue;

@@ -12,7 +12,7 @@ import { defaultParams } from '../../src/similarity/scorer.js';
 import type { CompareContext } from '../../src/similarity/compare/types.js';
 import type { LockEntry, LocksPart } from '../../features/locks.js';
 
-const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams() };
+const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams(), machine: true };
 const sig = fixtureSignature;
 const uninterruptible = (name: string) => fixture(name).crash('ps').split('\n').filter((l) => /\sUN\s/.test(l)).length;
 

@@ -5,11 +5,11 @@
 // who waits, what kinds of waits, and whether the holders form chains or a
 // deadlock cycle. Two dumps with no blocked task say nothing here.
 
-import { alignStacks } from '../frames.js';
+import { alignStacks, lockKey } from '../frames.js';
 import { blockingPrimitive } from '../../../features/locks.js';
 import { isLockWait } from '../../helpers/locks.js';
 import type { SignatureView } from '../view.js';
-import { absent, jaccard, mix, type CompareContext, type FamilyScore } from './types.js';
+import { absent, jaccard, mix, nameScale, type CompareContext, type FamilyScore } from './types.js';
 
 type Locks = NonNullable<SignatureView['locks']>;
 type Lock = Locks['locks'][number];
@@ -115,6 +115,10 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     else if (a.deadlock !== b.deadlock) differed.push('a deadlock cycle on one side only');
   }
   const components = { lock, holder, state, mode, waiters, waitKinds, chains };
-  const score = mix(ctx.params.locks, components);
+  // Version 7: the lock's name weighs as much as it is rare across the store (a heap lock has none);
+  // locks of different types (a mutex, an rwsem) differ in mechanism, and that keeps its weight.
+  const named = !la || !lb || la.kind === lb.kind;
+  const scale = { lock: named ? nameScale(ctx, [la?.name ? lockKey(la.kind, la.name) : null, lb?.name ? lockKey(lb.kind, lb.name) : null]) : 1 };
+  const score = mix(ctx.params.locks, components, scale);
   return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -5,9 +5,18 @@
 // stack); only what neither side has is left out — else two reports that
 // share nothing but their crash kind would score 1.
 
-import { alignStacks } from '../frames.js';
+import { alignStacks, rarity, significantFrames } from '../frames.js';
+import { MARKERS } from '../../../features/trace.js';
 import type { SignatureView } from '../view.js';
-import { absent, mix, type CompareContext, type FamilyScore } from './types.js';
+import { absent, evidenceShare, mix, nameScale, type CompareContext, type FamilyScore } from './types.js';
+
+/** What a stack's names say (version 7): its rarest significant frame's rarity; 1 when the rule is off. */
+function stackRarity(frames: string[], ctx: CompareContext): number {
+  const r = ctx.params.nameRarity;
+  if (!r || !ctx.machine) return 1;
+  const sig = significantFrames(frames, ctx.params.align.depth).filter((f) => !MARKERS.has(f));
+  return sig.length ? Math.max(...sig.map((f) => rarity(ctx.frames, f, r.floor))) : 1;
+}
 
 export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent(!a && !b ? 'no crash report on either side' : 'no crash report on one side');
@@ -42,6 +51,20 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   if (!al.lengthA !== !al.lengthB) differed.push('a stack on one side only');
   if (stack === null && title === null) return absent('neither side has a stack or a title');
   const components = { stack, title, guilty, kind };
-  const score = mix(ctx.params.panic, components);
-  return score === null ? absent('nothing to compare') : { score, agreed, differed, components };
+  // Between two dumps, names most crashes in the store share say little: the stack, the title
+  // and the guilty function weigh as much as their names are rare; the crash kind is no name.
+  // A title that differs outside its function name ("WARNING: refcount bug in f" / "WARNING in f")
+  // differs in what happened, and a stack score lowered by a stuck primitive or an execution
+  // context differs in mechanism: those keep their full weight.
+  const named = nameScale(ctx, [a.guilty, b.guilty]);
+  const template = (t: string, fn: string | null) => (fn ? t.split(fn).join('\u0000') : t);
+  const titleNamed = !(ta && tb && template(ta, a.guilty) !== template(tb, b.guilty));
+  const stackNamed = !primDiffer && !ctxDiffer;
+  const scale = {
+    stack: stackNamed ? (stackRarity(a.frames, ctx) + stackRarity(b.frames, ctx)) / 2 : 1,
+    title: titleNamed ? named : 1,
+    guilty: named,
+  };
+  const score = mix(ctx.params.panic, components, scale);
+  return score === null ? absent('nothing to compare') : { score, agreed, differed, components, evidence: evidenceShare(ctx.params.panic, components, scale) };
 }

@@ -3,7 +3,7 @@
 // no machine state — or empty on both: two dumps without blocked tasks agree,
 // but that is no evidence), and the concrete facts that agreed or differed.
 
-import type { FrameStats, AlignParams } from '../frames.js';
+import { rarity, type FrameStats, type AlignParams } from '../frames.js';
 
 export interface FamilyScore {
   score: number | null;
@@ -13,6 +13,12 @@ export interface FamilyScore {
   why?: string;
   /** The components mixed into the score (null: not comparable for this pair): what a learned ranker reads. */
   components?: Record<string, number | null>;
+  /**
+   * Version 7: how much the family's evidence says for this pair (0..1; absent: 1) — the share of
+   * its component weight left once name-comparing components are scaled by their names' rarity.
+   * The family's weight in the total is multiplied by it.
+   */
+  evidence?: number;
 }
 
 /** Component weights of one family (renormalized over the components a pair has). */
@@ -40,26 +46,54 @@ export interface ScorerParams {
   contextMismatch: number;
   /** The locks family's score when one side has no blocked task and the other has n that wait on no lock: this / n. */
   strayBlocked: number;
+  /**
+   * Version 7: between two dumps, a component that compares names (functions, locks) weighs in
+   * its family as much as those names are rare across the store (frames.ts rarity, at least
+   * `floor`). Absent: names weigh fully.
+   */
+  nameRarity?: { floor: number };
 }
 
 export interface CompareContext {
   frames: FrameStats;
   params: ScorerParams;
+  /** Both sides are dumps: the machine-state families take part, and can carry the score when names say little. */
+  machine: boolean;
+}
+
+/** The weight scale of a name-comparing component: the names' mean rarity, when version 7's rule applies. */
+export function nameScale(ctx: CompareContext, names: Array<string | null | undefined>): number {
+  const r = ctx.params.nameRarity;
+  const known = names.filter((n): n is string => !!n);
+  if (!r || !ctx.machine || !known.length) return 1;
+  return known.reduce((s, n) => s + rarity(ctx.frames, n, r.floor), 0) / known.length;
 }
 
 export const absent = (why: string): FamilyScore => ({ score: null, agreed: [], differed: [], why });
 
-/** Weighted mean of the components present (value not null). */
-export function mix(weights: Components, parts: Record<string, number | null>): number | null {
+/** Weighted mean of the components present (value not null); `scale` multiplies some components' weights for this pair. */
+export function mix(weights: Components, parts: Record<string, number | null>, scale: Record<string, number> = {}): number | null {
   let sum = 0;
   let w = 0;
   for (const [k, v] of Object.entries(parts)) {
     if (v === null || v === undefined) continue;
-    const wk = weights[k] ?? 0;
+    const wk = (weights[k] ?? 0) * (scale[k] ?? 1);
     sum += wk * v;
     w += wk;
   }
   return w > 0 ? sum / w : null;
+}
+
+/** The share of the present components' weight that `scale` leaves (1 when nothing is scaled). */
+export function evidenceShare(weights: Components, parts: Record<string, number | null>, scale: Record<string, number>): number {
+  let kept = 0;
+  let all = 0;
+  for (const [k, v] of Object.entries(parts)) {
+    if (v === null || v === undefined) continue;
+    all += weights[k] ?? 0;
+    kept += (weights[k] ?? 0) * (scale[k] ?? 1);
+  }
+  return all > 0 ? kept / all : 1;
 }
 
 export function jaccard(a: readonly string[], b: readonly string[]): number {
