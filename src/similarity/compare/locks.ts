@@ -8,8 +8,9 @@
 import { alignStacks, lockKey } from '../frames.js';
 import { blockingPrimitive } from '../../../features/locks.js';
 import { isLockWait } from '../../helpers/locks.js';
+import { frameFunction } from '../../../features/trace.js';
 import type { SignatureView } from '../view.js';
-import { absent, jaccard, mix, nameScale, type CompareContext, type FamilyScore } from './types.js';
+import { absent, jaccard, mix, nameScale, stackRarity, type CompareContext, type FamilyScore } from './types.js';
 
 type Locks = NonNullable<SignatureView['locks']>;
 type Lock = Locks['locks'][number];
@@ -65,6 +66,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   let state: number | null = null;
   let waiters: number | null = null;
   let mode: number | null = null;
+  let holderNames = 1;
   if (la && lb) {
     const best = (x: Lock, ys: Lock[]) => ys.reduce((m, y) => Math.max(m, lockSim(x, y)), 0);
     lock = (best(la, b.locks) + best(lb, a.locks)) / 2;
@@ -79,7 +81,11 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
       const stackSim = al.lengthA === 0 && al.lengthB === 0 && (pa || pb) ? 1 : al.similarity;
       // A shared primitive is evidence of its own (the same wait under the lock), whatever the callers' names.
       const share = pa || pb ? ctx.params.holderPrimitiveShare : 0;
-      holder = la.holder.frames.length || lb.holder.frames.length ? share * Number(pa === pb) + (1 - share) * stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch) : null;
+      // Version 7: the stacks' part weighs as much as their names are rare (the primitive is no name).
+      const names = (stackRarity(la.holder.frames, ctx, frameFunction) + stackRarity(lb.holder.frames, ctx, frameFunction)) / 2;
+      const stackPart = (1 - share) * (share ? names : 1);
+      holder = la.holder.frames.length || lb.holder.frames.length ? (share * Number(pa === pb) + stackPart * stackSim * (pa === pb ? 1 : ctx.params.holderPrimitiveMismatch)) / (share + stackPart) : null;
+      holderNames = share ? 1 : names;
       if (holder !== null) {
         const s = `holder stacks: ${la.holder.frames.slice(0, 3).join(' < ') || '-'} / ${lb.holder.frames.slice(0, 3).join(' < ') || '-'}`;
         if (pa !== pb) differed.push(`holders block in different primitives: ${pa ?? 'none'} / ${pb ?? 'none'}`);
@@ -118,7 +124,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   // Version 7: the lock's name weighs as much as it is rare across the store (a heap lock has none);
   // locks of different types (a mutex, an rwsem) differ in mechanism, and that keeps its weight.
   const named = !la || !lb || la.kind === lb.kind;
-  const scale = { lock: named ? nameScale(ctx, [la?.name ? lockKey(la.kind, la.name) : null, lb?.name ? lockKey(lb.kind, lb.name) : null]) : 1 };
+  const scale = { holder: holderNames, lock: named ? nameScale(ctx, [la?.name ? lockKey(la.kind, la.name) : null, lb?.name ? lockKey(lb.kind, lb.name) : null]) : 1 };
   const score = mix(ctx.params.locks, components, scale);
   return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
 }

@@ -5,18 +5,9 @@
 // stack); only what neither side has is left out — else two reports that
 // share nothing but their crash kind would score 1.
 
-import { alignStacks, rarity, significantFrames } from '../frames.js';
-import { MARKERS } from '../../../features/trace.js';
+import { alignStacks } from '../frames.js';
 import type { SignatureView } from '../view.js';
-import { absent, evidenceShare, mix, nameScale, type CompareContext, type FamilyScore } from './types.js';
-
-/** What a stack's names say (version 7): its rarest significant frame's rarity; 1 when the rule is off. */
-function stackRarity(frames: string[], ctx: CompareContext): number {
-  const r = ctx.params.nameRarity;
-  if (!r || !ctx.machine) return 1;
-  const sig = significantFrames(frames, ctx.params.align.depth).filter((f) => !MARKERS.has(f));
-  return sig.length ? Math.max(...sig.map((f) => rarity(ctx.frames, f, r.floor))) : 1;
-}
+import { absent, evidenceShare, mix, nameScale, stackRarity, type CompareContext, type FamilyScore } from './types.js';
 
 export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent(!a && !b ? 'no crash report on either side' : 'no crash report on one side');

@@ -3,7 +3,8 @@
 // no machine state — or empty on both: two dumps without blocked tasks agree,
 // but that is no evidence), and the concrete facts that agreed or differed.
 
-import { rarity, type FrameStats, type AlignParams } from '../frames.js';
+import { rarity, significantFrames, type FrameStats, type AlignParams } from '../frames.js';
+import { MARKERS } from '../../../features/trace.js';
 
 export interface FamilyScore {
   score: number | null;
@@ -70,6 +71,17 @@ export function nameScale(ctx: CompareContext, names: Array<string | null | unde
 }
 
 export const absent = (why: string): FamilyScore => ({ score: null, agreed: [], differed: [], why });
+
+/**
+ * What a stack's names say (version 7): the rarity of its rarest significant frame, each frame
+ * counted under `key` (a holder's frames are counted by function); 1 when the rule is off.
+ */
+export function stackRarity(frames: string[], ctx: CompareContext, key: (f: string) => string = (f) => f): number {
+  const r = ctx.params.nameRarity;
+  if (!r || !ctx.machine) return 1;
+  const sig = significantFrames(frames, ctx.params.align.depth).filter((f) => !MARKERS.has(f));
+  return sig.length ? Math.max(...sig.map((f) => rarity(ctx.frames, key(f), r.floor))) : 1;
+}
 
 /** Weighted mean of the components present (value not null); `scale` multiplies some components' weights for this pair. */
 export function mix(weights: Components, parts: Record<string, number | null>, scale: Record<string, number> = {}): number | null {
