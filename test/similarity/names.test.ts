@@ -40,6 +40,7 @@ test('two hung tasks that share only a name most of the store shares: the panic 
   const share = (x: number) => (w.stack! * x + w.title! * x + w.guilty! * x + w.kind!) / (w.stack! + w.title! + w.guilty! + w.kind!);
   assert.ok(Math.abs(s.families.panic.evidence! - share(r)) < 1e-9, `${s.families.panic.evidence} vs ${share(r)}`);
   assert.ok(s.families.panic.weight < params.families.panic * 0.5);
+  assert.match(s.families.panic.differed.join(';'), /weigh little \(lab_waiter in 50 of 100, other_waiter in 50 of 100\): panic counts \d+ %/);
   // The same pair in a store where each name is in one signature: most of the weight again.
   const rare = score(a, b, stats(100, { lab_waiter: 1, other_waiter: 1, kthread: 100 }), params);
   assert.ok(Math.abs(rare.families.panic.evidence! - share(rarity(100, 1))) < 1e-9);

@@ -57,5 +57,11 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
     guilty: named,
   };
   const score = mix(ctx.params.panic, components, scale);
-  return score === null ? absent('nothing to compare') : { score, agreed, differed, components, evidence: evidenceShare(ctx.params.panic, components, scale) };
+  const evidence = evidenceShare(ctx.params.panic, components, scale);
+  // Say so when the family's names were discounted, with how common they are.
+  if (evidence < 0.5) {
+    const common = [...new Set([a.guilty, b.guilty].filter((g): g is string => !!g))].map((g) => `${g} in ${ctx.frames.df(g)} of ${ctx.frames.n}`);
+    differed.push(`panic names common in the store weigh little (${common.join(', ') || 'its stack frames'}): panic counts ${Math.round(evidence * 100)} %`);
+  }
+  return score === null ? absent('nothing to compare') : { score, agreed, differed, components, evidence };
 }
