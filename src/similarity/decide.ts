@@ -53,11 +53,25 @@ export function daysApart(a: string | null | undefined, b: string | null | undef
   return Number.isFinite(d) ? d : null;
 }
 
-/** `gapDays`: days between the input and its best match (null: unknown, no guard). */
-export function decide(best: number | null, t: Thresholds, gapDays: number | null = null): Verdict {
+/**
+ * `gapDays`: days between the input and its best match (null: unknown, no guard). `hold`: a
+ * reason the call must not be duplicate whatever the score (fixedHold), else null.
+ */
+export function decide(best: number | null, t: Thresholds, gapDays: number | null = null, hold: string | null = null): Verdict {
   if (best === null || best < t.new) return 'new';
   if (best < t.duplicate) return 'uncertain';
-  return gapDays !== null && gapDays > recurrenceDays() ? 'uncertain' : 'duplicate';
+  return (gapDays !== null && gapDays > recurrenceDays()) || hold !== null ? 'uncertain' : 'duplicate';
+}
+
+/**
+ * A match to an issue a person marked fixed is a duplicate only on a kernel release the issue
+ * was already seen on (that kernel has the bug); on any other release it may be a regression, or
+ * a kernel the fix never reached: a person should say which. The reason, or null when the call
+ * stands (not fixed, or a release seen before).
+ */
+export function fixedHold(issueId: number, status: string | undefined, seen: ReadonlySet<string>, release: string | null): string | null {
+  if (status !== 'fixed' || (release !== null && seen.has(release))) return null;
+  return `#${issueId} is marked fixed and was never seen on ${release ?? 'this (unknown) kernel'} (seen on ${[...seen].sort().join(', ') || 'no known release'}): held at uncertain, a regression or a kernel without the fix`;
 }
 
 export function validThresholds(t: ThresholdSet): string | null {

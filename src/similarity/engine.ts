@@ -14,7 +14,7 @@ import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
 import { lockKey, type FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
-import { decide, daysApart, recurrenceDays, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
+import { decide, daysApart, fixedHold, recurrenceDays, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
 import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature } from './store.js';
 
 export interface MatchEntry {
@@ -36,7 +36,7 @@ export interface MatchResult {
   /** What ingest would decide, and by which thresholds (console or vmcore scale). */
   decision: {
     verdict: 'duplicate' | 'new' | 'uncertain'; issue: number | null; scale: 'console' | 'vmcore' | 'model'; duplicate: number; new: number; model: string | null;
-    /** Days since the best match was stored; `held` says why a duplicate call was held at uncertain (decide.ts: recurrence), else null. */
+    /** Days since the best match was stored; `held` says why a duplicate call was held at uncertain (decide.ts: recurrence, a fixed issue), else null. */
     gapDays: number | null; held: string | null;
   };
   matches: MatchEntry[];
@@ -77,10 +77,10 @@ interface Scored {
   view: SignatureView;
 }
 
-/** What the recurrence guard did to a decision, for its explanation (`held` null when it did not hold the call). */
-function held(gapDays: number | null): { gapDays: number | null; held: string | null } {
+/** What the recurrence guard and a fixed issue did to a decision, for its explanation (`held` null when neither held the call). */
+function held(gapDays: number | null, fixed: string | null = null): { gapDays: number | null; held: string | null } {
   const r = gapDays !== null && gapDays > recurrenceDays() ? `best match stored ${Math.round(gapDays)} days ago (> ${recurrenceDays()}): held at uncertain, it may be another bug with the same symptom` : null;
-  return { gapDays: gapDays === null ? null : Math.round(gapDays * 10) / 10, held: r };
+  return { gapDays: gapDays === null ? null : Math.round(gapDays * 10) / 10, held: [r, fixed].filter((x) => x !== null).join('; ') || null };
 }
 
 /** How old the thresholds an engine decides by may be (ms): see Engine.thresholds. */
@@ -306,12 +306,20 @@ export class Engine {
     const { th, scale } = this.thresholdsOf(t, view, ranked[0] ?? null);
     // The query arrives now; its best match arrived when it was stored (decide.ts: recurrence).
     const gapDays = ranked[0] ? daysApart(new Date().toISOString(), sigs.get(ranked[0].signatureId)?.ingestedAt) : null;
-    const verdict = decide(ranked[0] ? value(ranked[0]) : null, th, gapDays);
+    const fixed = ranked[0] && value(ranked[0]) >= th.duplicate ? await this.fixedHold(ranked[0].issue, issues.get(ranked[0].issue)?.status, sig.source.release) : null;
+    const verdict = decide(ranked[0] ? value(ranked[0]) : null, th, gapDays, fixed);
     return {
       query: { name: sig.source.name, hash: sig.source.hash, kind: sig.source.kind, title: sig.panic?.title ?? null },
-      decision: { verdict, issue: ranked[0]?.issue ?? null, scale, ...th, model: scale === 'model' ? this.reranker!.name : null, ...held(gapDays) },
+      decision: { verdict, issue: ranked[0]?.issue ?? null, scale, ...th, model: scale === 'model' ? this.reranker!.name : null, ...held(gapDays, fixed) },
       matches, candidates: ranked.candidates,
     };
+  }
+
+  /** Why a duplicate call on this issue must wait for a person (decide.ts fixedHold): read the members' releases only for a fixed issue. */
+  private async fixedHold(issueId: number, status: string | undefined, release: string | null): Promise<string | null> {
+    if (status !== 'fixed') return null;
+    const seen = new Set((await this.store.members(issueId)).map((m) => m.signature.release).filter((r): r is string => !!r));
+    return fixedHold(issueId, status, seen, release);
   }
 
   /** The thresholds a query's best value is judged by: the model's when it ranked, else the scorer's scale. */
@@ -429,7 +437,8 @@ export class Engine {
       const th = this.thresholdsOf(t, view, best).th;
       // A duplicate call is held at uncertain when its match was stored months ago (decide.ts): read its time then only.
       const gapDays = best && value(best) >= th.duplicate ? daysApart(new Date().toISOString(), (await this.store.signature(best.signatureId))?.ingestedAt) : null;
-      const verdict = decide(best ? value(best) : null, th, gapDays);
+      const fixed = best && value(best) >= th.duplicate ? await this.fixedHold(best.issue, (await this.store.issue(best.issue))?.status, sig.source.release) : null;
+      const verdict = decide(best ? value(best) : null, th, gapDays, fixed);
       const frames = rarityFrames(view);
       const ins = await this.store.insertSignature({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
@@ -461,7 +470,7 @@ export class Engine {
       const r: IngestResult = {
         input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, closest: best ? { issue: best.issue, score: sc! } : null, title,
         score: verdict === 'new' ? null : sc,
-        families: best ? familyScores(best.score) : null, reasons: best ? [...best.score.reasons, ...[held(gapDays).held].filter((x): x is string => x !== null)] : [], error: null,
+        families: best ? familyScores(best.score) : null, reasons: best ? [...best.score.reasons, ...[held(gapDays, fixed).held].filter((x): x is string => x !== null)] : [], error: null,
       };
       return r;
     });

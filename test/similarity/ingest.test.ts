@@ -81,6 +81,37 @@ test('a match stored months ago is held at uncertain (decision.json recurrenceDa
   assert.equal(recent.decision.held, null);
 });
 
+test('a match to an issue marked fixed: duplicate on a kernel it was seen on, held at uncertain on another (a regression?)', () => {
+  const store = path.join(tmp, 'fixed');
+  fs.cpSync(path.join(tmp, 'twice'), store, { recursive: true });
+  const d = dumps[0]!;
+  const own = JSON.parse(vaat(['match', '--store', store, d.path, '--json']).out) as { matches: Array<{ issue: number; signature: { release: string } }> };
+  const issue = own.matches[0]!.issue;
+  const release = own.matches[0]!.signature.release;
+  assert.equal(vaat(['issue', 'status', String(issue), 'fixed', '--store', store]).code, 0);
+  // The dump's own console log names the same release (its "Linux version" / "Not tainted" lines).
+  const log = fs.readFileSync(d.console!, 'utf8');
+  assert.ok(log.includes(release), `${d.name}: the console log names ${release}`);
+  const same = JSON.parse(vaat(['match', '--store', store, '--log', d.console!, '--json']).out) as { decision: { verdict: string; issue: number; held: string | null } };
+  assert.equal(same.decision.verdict, 'duplicate', 'a kernel the issue was seen on has the bug: a known, fixed-elsewhere issue');
+  assert.equal(same.decision.issue, issue);
+  assert.equal(same.decision.held, null);
+  // The same report from a later build of that kernel.
+  const later = release.replace(/^(\d+\.\d+\.\d+-)(\d+)/, (_m, a: string, n: string) => `${a}${Number(n) + 3}`);
+  assert.notEqual(later, release);
+  const moved = path.join(tmp, 'later-console.log');
+  fs.writeFileSync(moved, log.split(release).join(later));
+  const m = JSON.parse(vaat(['match', '--store', store, '--log', moved, '--json']).out) as { decision: { verdict: string; issue: number; held: string | null }; matches: Array<{ score: number }> };
+  assert.ok(m.matches[0]!.score >= 0.95, String(m.matches[0]!.score));
+  assert.equal(m.decision.verdict, 'uncertain');
+  assert.equal(m.decision.issue, issue);
+  assert.match(m.decision.held!, new RegExp(`#${issue} is marked fixed and was never seen on ${later.replace(/[.+]/g, '\\$&')} \\(seen on ${release.replace(/[.+]/g, '\\$&')}\\)`));
+  const ing = lines(vaat(['ingest', '--store', store, '--logs', '--json', moved]).out)[0] as unknown as { decision: string; issue: number; reasons: string[] };
+  assert.equal(ing.decision, 'uncertain');
+  assert.equal(ing.issue, issue);
+  assert.ok(ing.reasons.some((r) => /marked fixed/.test(r)), JSON.stringify(ing.reasons));
+});
+
 test('kill -9 in the middle of an ingest: every decision it printed is stored, the store opens and answers', async () => {
   const store = path.join(tmp, 'killed');
   const run = vaatAsync(['ingest', '--store', store, '--json', '--jobs', '1', ...dumps.map((d) => d.path)]);
