@@ -424,7 +424,9 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
         // The set's inputs say which scale it calibrates: console logs, or vmcores.
         const scale = set.items.some((it) => it.kind === 'vmcore') ? 'vmcore' : 'console';
         const cur = (await store.config<Record<string, unknown>>('thresholds')) ?? {};
-        await store.setConfig('thresholds', { ...cur, [scale]: { duplicate: eng.thresholds.duplicate ?? 1, new: eng.thresholds.new ?? 0 } });
+        // Stamped with the scorer's version: a later scorer scores on another scale (Engine.open says so).
+        const { defaultParams } = await import('../similarity/scorer.js');
+        await store.setConfig('thresholds', { ...cur, [scale]: { duplicate: eng.thresholds.duplicate ?? 1, new: eng.thresholds.new ?? 0, scorer: defaultParams().version } });
         if (eng.thresholds.cluster !== null) await store.setConfig('clusterThreshold', eng.thresholds.cluster);
         await store.setConfig('calibration', { set: path.resolve(String(o.set)), at: new Date().toISOString(), thresholds: eng.thresholds });
         await store.close();

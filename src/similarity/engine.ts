@@ -83,6 +83,21 @@ function held(gapDays: number | null, fixed: string | null = null): { gapDays: n
   return { gapDays: gapDays === null ? null : Math.round(gapDays * 10) / 10, held: [r, fixed].filter((x) => x !== null).join('; ') || null };
 }
 
+/**
+ * Thresholds a store was calibrated with (`vaat eval --calibrate`) hold for the scorer that made
+ * the scores: one line for each scale calibrated by another scorer version (or before versions
+ * were recorded). They are still used — a person recalibrates.
+ */
+export function calibrationNotices(config: Record<string, { scorer?: number } | undefined> | null, version: number): string[] {
+  const out: string[] = [];
+  for (const scale of ['console', 'vmcore']) {
+    const c = config?.[scale];
+    if (!c || c.scorer === version) continue;
+    out.push(`the store's ${scale} thresholds were calibrated ${c.scorer === undefined ? 'by an older vaat (scorer version not recorded)' : `with scorer version ${c.scorer}`}; this vaat scores with version ${version}: recalibrate with vaat eval --calibrate`);
+  }
+  return out;
+}
+
 /** How old the thresholds an engine decides by may be (ms): see Engine.thresholds. */
 const THRESHOLDS_MAX_AGE_MS = 1000;
 /** How many signatures stored by others meanwhile an optimistic decision scores itself before it ranks afresh. */
@@ -197,13 +212,15 @@ export class Engine {
     else if (meta.vectorVersion !== vv || meta.dimension !== dim) stale = `the store's vectors use layout ${meta.vectorVersion} (${meta.dimension} dimensions), this vaat ${vv} (${dim})`;
     else if (meta.rulesVersion !== rv) stale = `the store's signatures were made by rules ${meta.rulesVersion}, this vaat has ${rv}`;
     if (stale) opts.notice?.(`${stale}: run vaat reindex`);
+    const params = opts.params ?? defaultParams();
+    for (const line of calibrationNotices(await store.config<Record<string, { scorer?: number } | undefined>>('thresholds'), params.version)) opts.notice?.(line);
     const indexDim = meta.dimension ?? dim;
     // Index and frame counts read under the write lock: both describe the same signatures.
     const { index, fc } = await store.exclusive(async () => ({
       index: await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
       fc: await store.frameCounts(),
     }));
-    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), opts.params ?? defaultParams(), opts.candidates ?? 50, opts.reranker ?? null, stale);
+    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
   }
 
   /**

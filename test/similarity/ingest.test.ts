@@ -15,6 +15,7 @@ import { KERNEL_DIR } from '../helpers/fixtures.js';
 import { loadLabelled } from '../../datasets/labelled.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { recurrenceDays } from '../../src/similarity/decide.js';
+import { defaultParams } from '../../src/similarity/scorer.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-ingest-'));
 const dumps = loadLabelled(path.dirname(KERNEL_DIR));
@@ -110,6 +111,35 @@ test('a match to an issue marked fixed: duplicate on a kernel it was seen on, he
   assert.equal(ing.decision, 'uncertain');
   assert.equal(ing.issue, issue);
   assert.ok(ing.reasons.some((r) => /marked fixed/.test(r)), JSON.stringify(ing.reasons));
+});
+
+test('calibrated thresholds carry the scorer version; a store calibrated by another scorer says so when opened', async () => {
+  const store = path.join(tmp, 'calibrated');
+  fs.cpSync(path.join(tmp, 'twice'), store, { recursive: true });
+  const e = vaat(['eval', '--set', path.dirname(KERNEL_DIR), '--calibrate', '--store', store, '--rounds', '10']);
+  assert.equal(e.code, 0, e.err);
+  const version = defaultParams().version;
+  const read = async () => {
+    const db = openSqliteStore(store);
+    const c = await db.config<Record<string, { duplicate: number; new: number; scorer?: number }>>('thresholds');
+    await db.close();
+    return c!;
+  };
+  const cfg = await read();
+  // The shared dumps are vmcores: that scale is calibrated, by this scorer.
+  assert.equal(cfg.vmcore!.scorer, version);
+  assert.equal(cfg.console, undefined);
+  const quiet = vaat(['match', '--store', store, dumps[0]!.path]);
+  assert.equal(quiet.code, 0, quiet.err);
+  assert.doesNotMatch(quiet.err, /calibrated/);
+  // Another scorer's vmcore thresholds, and console thresholds from before versions were recorded.
+  const db = openSqliteStore(store);
+  await db.setConfig('thresholds', { vmcore: { ...cfg.vmcore, scorer: version - 1 }, console: { duplicate: 0.95, new: 0.49 } });
+  await db.close();
+  const told = vaat(['match', '--store', store, dumps[0]!.path]);
+  assert.equal(told.code, 0, told.err);
+  assert.match(told.err, new RegExp(`vmcore thresholds were calibrated with scorer version ${version - 1}; this vaat scores with version ${version}`));
+  assert.match(told.err, /console thresholds were calibrated by an older vaat \(scorer version not recorded\)/);
 });
 
 test('kill -9 in the middle of an ingest: every decision it printed is stored, the store opens and answers', async () => {
