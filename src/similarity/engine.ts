@@ -454,7 +454,9 @@ export class Engine {
       const th = this.thresholdsOf(t, view, best).th;
       // A duplicate call is held at uncertain when its match was stored months ago (decide.ts): read its time then only.
       const gapDays = best && value(best) >= th.duplicate ? daysApart(new Date().toISOString(), (await this.store.signature(best.signatureId))?.ingestedAt) : null;
-      const fixed = best && value(best) >= th.duplicate ? await this.fixedHold(best.issue, (await this.store.issue(best.issue))?.status, sig.source.release) : null;
+      // The issue a duplicate-worthy input would join: read once, for its status (fixedHold) and its title below.
+      const bestIssue = best && value(best) >= th.duplicate ? await this.store.issue(best.issue) : null;
+      const fixed = best && bestIssue ? await this.fixedHold(best.issue, bestIssue.status, sig.source.release) : null;
       const verdict = decide(best ? value(best) : null, th, gapDays, fixed);
       const frames = rarityFrames(view);
       const ins = await this.store.insertSignature({
@@ -478,7 +480,7 @@ export class Engine {
         issue = best!.issue;
         await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain');
       }
-      title ??= (await this.store.issue(issue))?.title ?? null;
+      title ??= (bestIssue?.id === issue ? bestIssue.title : (await this.store.issue(issue))?.title) ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
       this.noteAdded(ins.id, ins.seq, vector);
