@@ -3,7 +3,9 @@
 // printed and leaves a store that opens and answers; two ingests at once on
 // one store both finish with every input stored once; each dump's own
 // console log (the serial console that saw it die: an independent text)
-// matches the issue its dump opened.
+// matches the issue its dump opened; a match months old, or to an issue
+// marked fixed from a release it was never seen on, waits for a person;
+// calibrated thresholds carry the scorer version that made them.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
