@@ -8,14 +8,13 @@
 import type { Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
 import { vectorVersion } from '../../features/rules.js';
-import { MARKERS, frameFunction } from '../../features/trace.js';
 import { VectorIndex, type IndexParams } from './hnsw.js';
-import { viewOf, storedRulesVersion, type SignatureView } from './view.js';
+import { viewOf, storedRulesVersion, rarityNames, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
-import { lockKey, type FrameStats } from './frames.js';
+import type { FrameStats } from './frames.js';
 import type { ScorerParams } from './compare/types.js';
 import { decide, daysApart, fixedHold, recurrenceDays, defaultThresholds, thresholdsFor, type ThresholdSet, type Thresholds, validThresholds } from './decide.js';
-import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature } from './store.js';
+import { StoreError, type DecisionKind, type Membership, type Store, type StoredSignature, type NameCounts, type IssueNames } from './store.js';
 
 export interface MatchEntry {
   issue: number;
@@ -126,27 +125,45 @@ export interface EngineOptions {
 }
 
 /**
- * The names that count for rarity: the panic stack's and every lock holder's functions and
- * (scorer version 7) the contended locks' names, once each.
+ * Names counted over known issues (scorer version 8), kept current by this engine's own decisions
+ * and refreshed from the store for what other writers stored (Engine.catchUp). A person's moves in
+ * another process (issue label, merge, split) reach it when one of the names is refreshed or the
+ * engine reopens.
  */
-export function rarityFrames(v: SignatureView): string[] {
-  const out = new Set<string>();
-  for (const f of v.panic?.frames ?? []) if (!MARKERS.has(f)) out.add(f);
-  for (const l of v.locks?.locks ?? []) {
-    for (const f of l.holder?.frames ?? []) out.add(frameFunction(f));
-    if (l.name) out.add(lockKey(l.kind, l.name));
+class CountedNames implements FrameStats {
+  constructor(public n: number, private readonly counts: Map<string, number>) {}
+  df(name: string): number {
+    return this.counts.get(name) ?? 0;
   }
-  return [...out];
+  /** An issue `issue` was opened with these names. */
+  opened(issue: number, names: string[]): void {
+    this.n = Math.max(this.n, issue);
+    this.grew(names);
+  }
+  /** These names became present in an issue that lacked them. */
+  grew(names: string[]): void {
+    for (const f of names) this.counts.set(f, (this.counts.get(f) ?? 0) + 1);
+  }
+  /** The store's counts for some names (and the issues opened). */
+  refresh(names: string[], c: NameCounts): void {
+    this.n = Math.max(this.n, c.issues);
+    for (const f of names) this.counts.set(f, c.df.get(f) ?? 0);
+  }
 }
 
-class CountedFrames implements FrameStats {
-  constructor(public n: number, private readonly counts: Map<string, number>) {}
-  df(frame: string): number {
-    return this.counts.get(frame) ?? 0;
-  }
-  add(frames: string[]): void {
-    if (frames.length) this.n++;
-    for (const f of frames) this.counts.set(f, (this.counts.get(f) ?? 0) + 1);
+/** Every evidence member's names under its issue (Store.rebuildNameCounts), read a page at a time. */
+export async function* issueNames(store: Store, page = 2000): AsyncIterable<IssueNames> {
+  for (let after = 0; ; ) {
+    const sigs = await store.signaturesPage(after, page);
+    if (!sigs.length) return;
+    after = sigs[sigs.length - 1]!.id;
+    const ids = sigs.map((s) => s.id);
+    const [members, views] = [await store.memberships(ids), await store.views(ids)];
+    for (const id of ids) {
+      const m = members.get(id);
+      const v = views.get(id);
+      if (m && !m.pending && v) yield { issue: m.issueId, names: rarityNames(v) };
+    }
   }
 }
 
@@ -194,7 +211,7 @@ export class Engine {
   private constructor(
     readonly store: Store,
     private readonly index: VectorIndex,
-    private readonly frames: CountedFrames,
+    private readonly frames: CountedNames,
     readonly params: ScorerParams,
     private readonly k: number,
     readonly reranker: Reranker | null,
@@ -215,12 +232,19 @@ export class Engine {
     const params = opts.params ?? defaultParams();
     for (const line of calibrationNotices(await store.config<Record<string, { scorer?: number } | undefined>>('thresholds'), params.version)) opts.notice?.(line);
     const indexDim = meta.dimension ?? dim;
-    // Index and frame counts read under the write lock: both describe the same signatures.
-    const { index, fc } = await store.exclusive(async () => ({
-      index: await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
-      fc: await store.frameCounts(),
-    }));
-    return new Engine(store, index, new CountedFrames(fc.docs, fc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
+    // Index and name counts read under the write lock: both describe the same signatures.
+    const { index, nc } = await store.exclusive(async () => {
+      if (!meta.namesCounted) {
+        // A store from before names were counted per issue (schema migrated): count them once, from the views.
+        opts.notice?.('counting names over known issues (once, for rarity: scorer version 8)');
+        await store.rebuildNameCounts(issueNames(store));
+      }
+      return {
+        index: await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
+        nc: await store.nameCounts(),
+      };
+    });
+    return new Engine(store, index, new CountedNames(nc.issues, nc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
   }
 
   /**
@@ -242,12 +266,16 @@ export class Engine {
     const ids = added.map((a) => a.id);
     if (ids.length) {
       const vs = await this.store.views(ids);
+      const names = new Set<string>();
       for (const id of ids) {
         const v = vs.get(id);
         if (!v) continue;
-        this.frames.add(rarityFrames(v));
+        for (const n of rarityNames(v)) names.add(n);
         this.viewCache.put(id, v);
       }
+      // Whether the others' signatures brought a name to an issue only the store knows: read those names' counts.
+      const list = [...names];
+      this.frames.refresh(list, await this.store.nameCounts(list));
     }
     return ids;
   }
@@ -458,11 +486,11 @@ export class Engine {
       const bestIssue = best && value(best) >= th.duplicate ? await this.store.issue(best.issue) : null;
       const fixed = best && bestIssue ? await this.fixedHold(best.issue, bestIssue.status, sig.source.release) : null;
       const verdict = decide(best ? value(best) : null, th, gapDays, fixed);
-      const frames = rarityFrames(view);
+      const names = rarityNames(view);
       const ins = await this.store.insertSignature({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
         release: sig.source.release, title: sig.panic?.title ?? null, crashKind: sig.panic?.kind ?? null, document: sig, view,
-        logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(), frames,
+        logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(),
       });
       // Stored meanwhile by another writer (the hash is unique in the store): nothing was written, no issue opened.
       if (!ins.inserted) return this.sameDump(name, (await this.store.signature(ins.id))!);
@@ -473,19 +501,20 @@ export class Engine {
         const opened = await this.store.createIssue(issueTitle(sig));
         issue = opened.id;
         title = opened.title;
-        await this.store.setMembership(ins.id, issue, 'auto', null);
+        await this.store.setMembership(ins.id, issue, 'auto', null, false, names);
+        this.frames.opened(issue, names);
       } else {
         // Uncertain: it waits in the closest issue, pending, until a person confirms it
         // (vaat issue label) or moves it (label elsewhere, split); meanwhile it is no evidence for others.
         issue = best!.issue;
-        await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain');
+        // A pending member is no evidence: its names count nowhere until a person confirms it.
+        this.frames.grew(await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain', names));
       }
       title ??= (bestIssue?.id === issue ? bestIssue.title : (await this.store.issue(issue))?.title) ?? null;
       await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
       this.index.add(ins.id, vector, ins.seq);
       this.noteAdded(ins.id, ins.seq, vector);
       this.viewCache.put(ins.id, view);
-      this.frames.add(frames);
       const r: IngestResult = {
         input: name, signature: ins.id, hash: sig.source.hash, decision: verdict, issue, closest: best ? { issue: best.issue, score: sc! } : null, title,
         score: verdict === 'new' ? null : sc,

@@ -9,11 +9,15 @@
 import { isGenericFrame } from '../../features/generic.js';
 import { MARKERS } from '../../features/trace.js';
 
-/** How often each frame occurs across the stored signatures. */
+/**
+ * How many known root causes each name (frame, lock) occurs in (scorer version 8; before it,
+ * how many signatures): a name shared by many different issues says little about which one a
+ * crash is, however often one issue repeats.
+ */
 export interface FrameStats {
-  /** Number of signatures with a stack. */
+  /** Number of known issues (the store's issues opened; an eval set's root causes). */
   readonly n: number;
-  /** In how many of them the frame occurs. */
+  /** In how many of them the name occurs (in a member that is evidence: not pending). */
   df(frame: string): number;
 }
 
@@ -58,16 +62,14 @@ function computeSignificant(frames: string[], depth: number): string[] {
 }
 
 /**
- * How much a name (a frame, or a lock keyed by lockKey) says: its inverse document frequency
- * over the store, scaled to 0..1 (1: in one signature; 0: in every one), never below `floor`.
+ * How much a name (a frame, or a lock keyed by view.ts lockKey) says: its inverse document
+ * frequency over the store's known issues, scaled to 0..1 (1: in one issue; 0: in every one),
+ * never below `floor`.
  * With no store to count over, every name counts fully.
  */
 export function rarity(stats: FrameStats, name: string, floor: number): number {
   return stats.n > 1 ? Math.max(floor, Math.log((stats.n + 1) / (stats.df(name) + 1)) / Math.log(stats.n + 1)) : 1;
 }
-
-/** The key a lock's name is counted under beside the frames (no function is called "lock:…"). */
-export const lockKey = (kind: string, name: string): string => `lock:${kind} ${name}`;
 
 function weights(frames: string[], stats: FrameStats, p: AlignParams): number[] {
   return frames.map((f, i) => {

@@ -28,10 +28,10 @@ import * as zlib from 'node:zlib';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Signature } from '../../features/signature.js';
-import type { SignatureView } from './view.js';
-import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
+import { rarityNames, type SignatureView } from './view.js';
+import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countIssueNames } from './rows.js';
 import {
-  StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
+  StoreError, type DecisionKind, type DecisionRecord, type NameCounts, type IssueNames, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
 } from './store.js';
 
@@ -114,6 +114,16 @@ export const PG_MIGRATIONS: PgMigration[] = [
         at TEXT NOT NULL
       );
       CREATE TABLE frame_df (frame TEXT PRIMARY KEY, df BIGINT NOT NULL);
+    `,
+  },
+  {
+    version: 2,
+    what: 'names counted per known issue, not per signature (scorer version 8): issue_names replaces frame_df (filled by Engine.open the first time)',
+    sql: `
+      CREATE TABLE issue_names (issue_id BIGINT NOT NULL, name TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (issue_id, name));
+      CREATE INDEX issue_names_name ON issue_names(name);
+      DROP TABLE frame_df;
+      DELETE FROM meta WHERE key = 'frame_docs';
     `,
   },
 ];
@@ -214,6 +224,7 @@ export class PgStore implements Store {
       rulesVersion: m.get('rules_version') ?? null,
       dimension: m.has('dimension') ? Number(m.get('dimension')) : null,
       createdAt: m.get('created_at') ?? null,
+      namesCounted: m.has('names_counted'),
     };
   }
 
@@ -266,23 +277,15 @@ export class PgStore implements Store {
   async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
     // Ids are taken under the write lock only: they grow in commit order (catch-up reads id > seq).
     return this.exclusive(async () => {
-      // One statement: the row, its frames' rarity counts and the notice (delivered when the
-      // transaction commits: query nodes catch up at once) — the counts and the notice only when the
-      // row was new (a signature's frames count once; a frameless one counts no document).
-      const frames = [...new Set(s.frames)];
+      // One statement: the row and the notice (delivered when the transaction commits: query
+      // nodes catch up at once), the notice only when the row was new.
       const r = await this.one<{ id: number }>(
         `WITH s AS (
            INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id),
-         f AS (
-           INSERT INTO frame_df (frame, df) SELECT x, 1 FROM unnest($17::text[]) AS x WHERE EXISTS (SELECT 1 FROM s)
-           ON CONFLICT (frame) DO UPDATE SET df = frame_df.df + 1),
-         d AS (
-           INSERT INTO meta (key, value) SELECT 'frame_docs', '1' WHERE EXISTS (SELECT 1 FROM s) AND cardinality($17::text[]) > 0
-           ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id)
          SELECT id, pg_notify('vaat_signatures', id::text) FROM s`,
         [s.hash, s.hashKind, s.kind, s.path, s.name, s.bytes, s.release, s.title, s.crashKind, JSON.stringify(s.document), JSON.stringify(s.view),
-          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now(), frames],
+          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now()],
       );
       if (!r) {
         const old = (await this.one<{ id: number }>('SELECT id FROM signatures WHERE hash = $1', [s.hash]))!;
@@ -342,23 +345,29 @@ export class PgStore implements Store {
       [JSON.stringify(d.document), JSON.stringify(d.view), vectorBytes(d.vector), d.vectorVersion, d.rulesVersion, d.title, d.crashKind, id]);
   }
 
-  async frameCounts(): Promise<FrameCounts> {
+  async nameCounts(names?: string[]): Promise<NameCounts> {
+    // One round trip: the issues opened (first row, name NULL) and the names' issue counts.
+    const rows = await this.all<{ name: string | null; df: number }>(
+      `SELECT NULL AS name, coalesce(max(id), 0)::int AS df FROM issues
+       UNION ALL SELECT name, count(*)::int FROM issue_names WHERE n > 0 ${names ? 'AND name = ANY($1::text[])' : ''} GROUP BY name`,
+      names ? [names] : []);
     const df = new Map<string, number>();
-    for (const r of await this.all<{ frame: string; df: number }>('SELECT frame, df FROM frame_df')) df.set(r.frame, r.df);
-    const docs = Number((await this.one<{ value: string }>("SELECT value FROM meta WHERE key = 'frame_docs'"))?.value ?? 0);
-    return { docs, df };
+    let issues = 0;
+    for (const r of rows) if (r.name === null) issues = r.df; else df.set(r.name, r.df);
+    return { issues, df };
   }
 
-  async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
-    const { docs, counts } = await countFrames(frames);
+  async rebuildNameCounts(entries: AsyncIterable<IssueNames> | Iterable<IssueNames>): Promise<void> {
+    const counts = await countIssueNames(entries);
+    const rows: Array<[number, string, number]> = [];
+    for (const [issue, names] of counts) for (const [name, n] of names) rows.push([issue, name, n]);
     await this.exclusive(async () => {
-      await this.q.query('DELETE FROM frame_df');
-      const keys = [...counts.keys()];
-      for (let i = 0; i < keys.length; i += 5000) {
-        const part = keys.slice(i, i + 5000);
-        await this.q.query('INSERT INTO frame_df (frame, df) SELECT * FROM unnest($1::text[], $2::bigint[])', [part, part.map((k) => counts.get(k)!)]);
+      await this.q.query('DELETE FROM issue_names');
+      for (let i = 0; i < rows.length; i += 5000) {
+        const part = rows.slice(i, i + 5000);
+        await this.q.query('INSERT INTO issue_names (issue_id, name, n) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])', [part.map((r) => r[0]), part.map((r) => r[1]), part.map((r) => r[2])]);
       }
-      await this.setMeta('frame_docs', String(docs));
+      await this.setMeta('names_counted', '1');
     });
   }
 
@@ -452,14 +461,34 @@ export class PgStore implements Store {
     return rows.map((r) => ({ ...toMembership(r), signature: toStored(r) }));
   }
 
-  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false): Promise<void> {
-    await this.q.query(`INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending`,
-    [signatureId, issueId, decidedBy, score, now(), pending]);
+  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false, names?: string[]): Promise<string[]> {
+    const ns = names ?? (await this.namesOf(signatureId));
+    // One statement (an ingest's round trips are serial under the write lock): the membership, the
+    // old issue's counts released and the new one's taken (rows.ts countMoves, in SQL: every part
+    // sees the memberships as they were). A count that falls to 0 stays as a row of 0.
+    const rows = await this.all<{ name: string }>(
+      `WITH old AS (SELECT issue_id, pending FROM memberships WHERE signature_id = $1),
+       m AS (INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending),
+       rel AS (UPDATE issue_names SET n = issue_names.n - 1 FROM old
+         WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND NOT (old.issue_id = $2 AND NOT $6) AND issue_names.name = ANY($7::text[])),
+       add AS (INSERT INTO issue_names (issue_id, name, n) SELECT $2, x, 1 FROM unnest($7::text[]) AS x
+         WHERE NOT $6 AND NOT EXISTS (SELECT 1 FROM old WHERE old.issue_id = $2 AND NOT old.pending)
+         ON CONFLICT (issue_id, name) DO UPDATE SET n = issue_names.n + 1 RETURNING name, n)
+       SELECT name FROM add WHERE n = 1`,
+      [signatureId, issueId, decidedBy, score, now(), pending, [...new Set(ns)]]);
+    return rows.map((r) => r.name);
   }
 
   async removeMembership(signatureId: number): Promise<void> {
-    await this.q.query('DELETE FROM memberships WHERE signature_id = $1', [signatureId]);
+    const ns = await this.namesOf(signatureId);
+    await this.q.query(`WITH old AS (DELETE FROM memberships WHERE signature_id = $1 RETURNING issue_id, pending)
+      UPDATE issue_names SET n = issue_names.n - 1 FROM old WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND issue_names.name = ANY($2::text[])`, [signatureId, ns]);
+  }
+
+  private async namesOf(signatureId: number): Promise<string[]> {
+    const r = await this.one<{ view: string | null }>('SELECT view FROM signatures WHERE id = $1', [signatureId]);
+    return r?.view ? rarityNames(JSON.parse(r.view) as SignatureView) : [];
   }
 
   async recordDecision(d: DecisionRecord): Promise<void> {

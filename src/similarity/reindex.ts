@@ -11,7 +11,7 @@ import { validateSignature, type Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
 import { vectorVersion } from '../../features/rules.js';
 import { viewOf, storedRulesVersion } from './view.js';
-import { Engine, rarityFrames, type EngineOptions } from './engine.js';
+import { Engine, issueNames, type EngineOptions } from './engine.js';
 
 import type { Store } from './store.js';
 
@@ -43,7 +43,6 @@ export async function reindex(store: Store, opts: EngineOptions = {}): Promise<R
   const rep: ReindexReport = { signatures: 0, rederived: 0, panicChanged: 0, revectorized: 0, wouldMove: [], humanKept: 0 };
   const rv = storedRulesVersion();
   const vv = vectorVersion();
-  const frames: string[][] = [];
   for (let after = 0; ; ) {
     const page = await store.signaturesPage(after, 500);
     if (!page.length) break;
@@ -61,12 +60,12 @@ export async function reindex(store: Store, opts: EngineOptions = {}): Promise<R
         validateSignature(next);
       }
       const view = viewOf(next);
-      frames.push(rarityFrames(view));
       if (s.rulesVersion !== rv || s.vectorVersion !== vv) rep.revectorized++;
       await store.updateDerived(s.id, { document: next, view, vector: vectorize(next), vectorVersion: vv, rulesVersion: rv, title: next.panic?.title ?? null, crashKind: next.panic?.kind ?? null });
     }
   }
-  await store.rebuildFrameCounts(frames);
+  // Names come from the views just derived, counted per issue.
+  await store.rebuildNameCounts(issueNames(store));
   await store.setVersions({ vectorVersion: vv, rulesVersion: rv, dimension: vectorDimension() });
   // The index is derived: drop it, Engine.open rebuilds it from the updated vectors.
   for (const f of ['index.hnsw', 'index.json']) fs.rmSync(path.join(store.location, f), { force: true });

@@ -1,7 +1,7 @@
 // The row shapes both stores (SQLite, PostgreSQL) read, and their conversion
 // to the Store interface's objects: one place for the column list.
 
-import type { StoredSignature, Membership } from './store.js';
+import type { StoredSignature, Membership, IssueNames } from './store.js';
 
 export const SIG_COLS = 'id, hash, kind, path, name, bytes, release, title, crash_kind, ingested_at, vector_version, rules_version';
 /** The same columns of the signatures table under the alias `s` (in joins). */
@@ -52,13 +52,26 @@ export function bytesVector(b: Buffer): Float32Array {
   return out;
 }
 
-/** Document frequencies of frames: in how many stacks each occurs, and how many stacks had any. */
-export async function countFrames(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<{ docs: number; counts: Map<string, number> }> {
-  const counts = new Map<string, number>();
-  let docs = 0;
-  for await (const fs_ of frames) {
-    if (fs_.length) docs++;
-    for (const f of new Set(fs_)) counts.set(f, (counts.get(f) ?? 0) + 1);
+/** Per issue, how many of its evidence members carry each name (Store.rebuildNameCounts). */
+export async function countIssueNames(entries: AsyncIterable<IssueNames> | Iterable<IssueNames>): Promise<Map<number, Map<string, number>>> {
+  const out = new Map<number, Map<string, number>>();
+  for await (const e of entries) {
+    let m = out.get(e.issue);
+    if (!m) out.set(e.issue, (m = new Map()));
+    for (const n of new Set(e.names)) m.set(n, (m.get(n) ?? 0) + 1);
   }
-  return { docs, counts };
+  return out;
+}
+
+/**
+ * What a membership change does to the per-issue name counts: the issue whose counts lose the
+ * signature's names (null: none) and whether the new issue's gain them. A pending member counts
+ * nowhere; a member staying where it counted changes nothing.
+ */
+export function countMoves(old: { issue: number; counted: boolean } | null, next: { issue: number; counted: boolean }): { release: number | null; add: boolean } {
+  const same = old !== null && old.issue === next.issue;
+  return {
+    release: old?.counted && !(same && next.counted) ? old.issue : null,
+    add: next.counted && !(same && old!.counted),
+  };
 }

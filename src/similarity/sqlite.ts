@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Signature } from '../../features/signature.js';
-import { viewOf, type SignatureView } from './view.js';
-import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countFrames } from './rows.js';
+import { viewOf, rarityNames, type SignatureView } from './view.js';
+import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countIssueNames, countMoves } from './rows.js';
 import {
-  StoreError, type DecisionKind, type DecisionRecord, type FrameCounts, type Issue, type IssueStatus, type IssueSummary,
+  StoreError, type DecisionKind, type DecisionRecord, type NameCounts, type IssueNames, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
 } from './store.js';
 
@@ -111,6 +111,17 @@ export const MIGRATIONS: Migration[] = [
                INSERT INTO signature_views (signature_id, view) SELECT id, view FROM signatures WHERE view IS NOT NULL;`);
     },
   },
+  {
+    version: 5,
+    what: 'names counted per known issue, not per signature (scorer version 8): issue_names replaces frame_df',
+    up(db) {
+      // Filled by Engine.open the first time (meta names_counted absent): the names come from the views.
+      db.exec(`CREATE TABLE issue_names (issue_id INTEGER NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (issue_id, name)) WITHOUT ROWID;
+               CREATE INDEX issue_names_name ON issue_names(name);
+               DROP TABLE frame_df;
+               DELETE FROM meta WHERE key = 'frame_docs';`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -205,8 +216,13 @@ export class SqliteStore implements Store {
       page: p(`SELECT ${SIG_COLS} FROM signatures WHERE id > ? ORDER BY id LIMIT ?`),
       derived: p('UPDATE signatures SET document = ?, vector = ?, vector_version = ?, rules_version = ?, title = ?, crash_kind = ? WHERE id = ?'),
       viewSet: p('INSERT OR REPLACE INTO signature_views (signature_id, view) VALUES (?, ?)'),
-      dfInc: p('INSERT INTO frame_df (frame, df) VALUES (?, 1) ON CONFLICT(frame) DO UPDATE SET df = df + 1'),
-      dfAll: p('SELECT frame, df FROM frame_df'),
+      nameInc: p('INSERT INTO issue_names (issue_id, name, n) VALUES (?, ?, 1) ON CONFLICT(issue_id, name) DO UPDATE SET n = n + 1 RETURNING n'),
+      nameDec: p('UPDATE issue_names SET n = n - 1 WHERE issue_id = ? AND name = ?'),
+      nameGone: p('DELETE FROM issue_names WHERE issue_id = ? AND name = ? AND n <= 0'),
+      dfAll: p('SELECT name, count(*) AS df FROM issue_names WHERE n > 0 GROUP BY name'),
+      dfOf: p('SELECT name, count(*) AS df FROM issue_names WHERE n > 0 AND name IN (SELECT value FROM json_each(?)) GROUP BY name'),
+      issuesMax: p('SELECT coalesce(max(id), 0) AS m FROM issues'),
+      viewOne: p('SELECT view FROM signature_views WHERE signature_id = ?'),
       metaGet: p('SELECT value FROM meta WHERE key = ?'),
       metaSet: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       cfgGet: p('SELECT value FROM config WHERE key = ?'),
@@ -238,6 +254,7 @@ export class SqliteStore implements Store {
       rulesVersion: get('rules_version'),
       dimension: dim === null ? null : Number(dim),
       createdAt: get('created_at'),
+      namesCounted: get('names_counted') !== null,
     };
   }
 
@@ -298,8 +315,6 @@ export class SqliteStore implements Store {
         const old = this.stmts.findByHash!.get(s.hash) as SigRow;
         return { id: old.id, seq: old.id, inserted: false };
       }
-      for (const f of new Set(s.frames)) this.stmts.dfInc!.run(f);
-      this.stmts.metaSet!.run('frame_docs', String(Number((this.stmts.metaGet!.get('frame_docs') as { value: string } | undefined)?.value ?? 0) + (s.frames.length ? 1 : 0)));
       const id = Number(r.lastInsertRowid);
       this.stmts.viewSet!.run(id, JSON.stringify(s.view));
       return { id, seq: id, inserted: true };
@@ -362,20 +377,20 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async frameCounts(): Promise<FrameCounts> {
+  async nameCounts(names?: string[]): Promise<NameCounts> {
     const df = new Map<string, number>();
-    for (const r of this.stmts.dfAll!.iterate() as Iterable<{ frame: string; df: number }>) df.set(r.frame, r.df);
-    const docs = Number((this.stmts.metaGet!.get('frame_docs') as { value: string } | undefined)?.value ?? 0);
-    return { docs, df };
+    const rows = (names ? this.stmts.dfOf!.iterate(JSON.stringify(names)) : this.stmts.dfAll!.iterate()) as Iterable<{ name: string; df: number }>;
+    for (const r of rows) df.set(r.name, r.df);
+    return { issues: (this.stmts.issuesMax!.get() as { m: number }).m, df };
   }
 
-  async rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void> {
-    const { docs, counts } = await countFrames(frames);
+  async rebuildNameCounts(entries: AsyncIterable<IssueNames> | Iterable<IssueNames>): Promise<void> {
+    const counts = await countIssueNames(entries);
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM frame_df');
-      const ins = this.db.prepare('INSERT INTO frame_df (frame, df) VALUES (?, ?)');
-      for (const [f, n] of counts) ins.run(f, n);
-      this.stmts.metaSet!.run('frame_docs', String(docs));
+      this.db.exec('DELETE FROM issue_names');
+      const ins = this.db.prepare('INSERT INTO issue_names (issue_id, name, n) VALUES (?, ?, ?)');
+      for (const [issue, names] of counts) for (const [name, n] of names) ins.run(issue, name, n);
+      this.stmts.metaSet!.run('names_counted', '1');
     })();
   }
 
@@ -459,12 +474,40 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...toMembership(r), signature: toStored(r) }));
   }
 
-  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false): Promise<void> {
-    this.stmts.memberSet!.run(signatureId, issueId, decidedBy, score, now(), pending ? 1 : 0);
+  async setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending = false, names?: string[]): Promise<string[]> {
+    const run = () => {
+      const old = this.stmts.member!.get(signatureId) as MemberRow | undefined;
+      this.stmts.memberSet!.run(signatureId, issueId, decidedBy, score, now(), pending ? 1 : 0);
+      const { release, add } = countMoves(old ? { issue: old.issue_id, counted: !old.pending } : null, { issue: issueId, counted: !pending });
+      if (release === null && !add) return [];
+      const ns = names ?? this.namesOf(signatureId);
+      if (release !== null) this.releaseNames(release, ns);
+      const added: string[] = [];
+      if (add) for (const n of ns) if ((this.stmts.nameInc!.get(issueId, n) as { n: number }).n === 1) added.push(n);
+      return added;
+    };
+    return this.db.inTransaction ? run() : this.db.transaction(run)();
   }
 
   async removeMembership(signatureId: number): Promise<void> {
-    this.stmts.memberDel!.run(signatureId);
+    const run = () => {
+      const old = this.stmts.member!.get(signatureId) as MemberRow | undefined;
+      this.stmts.memberDel!.run(signatureId);
+      if (old && !old.pending) this.releaseNames(old.issue_id, this.namesOf(signatureId));
+    };
+    this.db.inTransaction ? run() : this.db.transaction(run)();
+  }
+
+  private namesOf(signatureId: number): string[] {
+    const r = this.stmts.viewOne!.get(signatureId) as { view: string } | undefined;
+    return r ? rarityNames(JSON.parse(r.view) as SignatureView) : [];
+  }
+
+  private releaseNames(issueId: number, names: string[]): void {
+    for (const n of names) {
+      this.stmts.nameDec!.run(issueId, n);
+      this.stmts.nameGone!.run(issueId, n);
+    }
   }
 
   async recordDecision(d: DecisionRecord): Promise<void> {

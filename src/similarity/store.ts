@@ -26,8 +26,6 @@ export interface NewSignature {
   vector: Float32Array;
   vectorVersion: number;
   rulesVersion: string;
-  /** Frames counted for rarity (panic and lock-holder stacks, each once). */
-  frames: string[];
 }
 
 export interface StoredSignature {
@@ -93,17 +91,29 @@ export interface DecisionRecord {
   at: string;
 }
 
+/** A signature's names under the issue it is evidence for (rebuildNameCounts). */
+export interface IssueNames {
+  issue: number;
+  names: string[];
+}
+
 export interface StoreMeta {
   schemaVersion: number;
   vectorVersion: number | null;
   rulesVersion: string | null;
   dimension: number | null;
   createdAt: string | null;
+  /** The per-issue name counts are kept (false in a store migrated from before them, until rebuilt). */
+  namesCounted: boolean;
 }
 
-/** What the store holds per frame for rarity weights. */
-export interface FrameCounts {
-  docs: number;
+/**
+ * What the store holds per name for rarity weights (scorer version 8): in how many known issues
+ * each name occurs, counted over the issues' members that are evidence (not pending), and how
+ * many issues were ever opened (merged ones included: the count only enters as log(n)).
+ */
+export interface NameCounts {
+  issues: number;
   df: Map<string, number>;
 }
 
@@ -164,8 +174,10 @@ export interface Store {
   /** Replace what reindex recomputes. */
   updateDerived(id: number, d: { document: Signature; view: SignatureView; vector: Float32Array; vectorVersion: number; rulesVersion: string; title: string | null; crashKind: string | null }): Promise<void>;
 
-  frameCounts(): Promise<FrameCounts>;
-  rebuildFrameCounts(frames: AsyncIterable<string[]> | Iterable<string[]>): Promise<void>;
+  /** Every name's count (no argument), or only these names'. */
+  nameCounts(names?: string[]): Promise<NameCounts>;
+  /** Replace the per-issue name counts (reindex; a store migrated from before they were kept); marks them counted. */
+  rebuildNameCounts(entries: AsyncIterable<IssueNames> | Iterable<IssueNames>): Promise<void>;
 
   createIssue(title: string): Promise<Issue>;
   issue(id: number): Promise<Issue | null>;
@@ -177,7 +189,12 @@ export interface Store {
   membership(signatureId: number): Promise<Membership | null>;
   memberships(signatureIds: number[]): Promise<Map<number, Membership>>;
   members(issueId: number): Promise<Array<Membership & { signature: StoredSignature }>>;
-  setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending?: boolean): Promise<void>;
+  /**
+   * Put a signature in an issue (moving it from its old one), keeping the per-issue name counts:
+   * its names (view.ts rarityNames; read from its view when not given) count in the issue unless
+   * pending. Resolves to the names that became present in the issue (absent from it before).
+   */
+  setMembership(signatureId: number, issueId: number, decidedBy: 'auto' | 'human', score: number | null, pending?: boolean, names?: string[]): Promise<string[]>;
   removeMembership(signatureId: number): Promise<void>;
 
   /**

@@ -85,3 +85,21 @@ export function viewOf(sig: Signature): SignatureView {
     cpu: u ? { online: u.onlineCount, noRegisters: u.noRegisters.length, idle: u.idleCpus.length, lazyTlb: u.lazyTlb.length, staleTlb: u.staleTlb.length, busy: [...new Set(u.busy.map((b) => b.comm))].sort() } : null,
   };
 }
+
+/** The key a lock's name is counted under beside the frames (no function is called "lock:…"). */
+export const lockKey = (kind: string, name: string): string => `lock:${kind} ${name}`;
+
+/**
+ * The names that count for rarity (src/similarity/frames.ts rarity): the panic stack's and every
+ * lock holder's functions and (scorer version 7) the contended locks' names, once each. A store
+ * counts them per known issue (scorer version 8): in how many issues a name occurs.
+ */
+export function rarityNames(v: SignatureView): string[] {
+  const out = new Set<string>();
+  for (const f of v.panic?.frames ?? []) if (!MARKERS.has(f)) out.add(f);
+  for (const l of v.locks?.locks ?? []) {
+    for (const f of l.holder?.frames ?? []) out.add(frameFunction(f));
+    if (l.name) out.add(lockKey(l.kind, l.name));
+  }
+  return [...out];
+}

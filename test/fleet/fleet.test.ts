@@ -26,6 +26,7 @@ import { DEAD_QUEUE, redisConnection } from '../../src/fleet/worker.js';
 import { PgStore } from '../../src/similarity/postgres.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
+import { rarityNames } from '../../src/similarity/view.js';
 import { extract } from '../../src/report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
 
@@ -175,6 +176,13 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
     compared++;
   }
   assert.equal(compared, 20);
+  // Names counted per known issue (scorer version 8): PostgreSQL kept them in its one-statement
+  // membership writes, SQLite in its own; the same inputs and decisions give the same counts.
+  const sortedCounts = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const [pgNames, liteNames] = [await store.nameCounts(), await sqlite.nameCounts()];
+  assert.equal(pgNames.issues, liteNames.issues);
+  assert.ok(pgNames.df.size > 1000);
+  assert.deepEqual(sortedCounts(pgNames.df), sortedCounts(liteNames.df));
   await engine.close();
   const fleet = fleetDecisions.map((d) => ({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score }));
   const differ = fleet.filter((f, i) => JSON.stringify(f) !== JSON.stringify(local[i]));
@@ -190,6 +198,20 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
   const issues = await api('GET', '/v1/issues');
   assert.equal(issues.status, 200);
   assert.ok(issues.json.length > 1000);
+  // A person's merge and split over the API move the names' counts with the members: the kept
+  // counts equal a count made from scratch over every issue's members.
+  const two = issues.json.filter((i: { size: number }) => i.size >= 2).slice(0, 2);
+  assert.equal((await api('POST', `/v1/issues/${two[0].id}/merge`, { from: two[1].id })).status, 200);
+  const moved = (await store.members(two[0].id)).map((x) => x.signatureId);
+  assert.equal((await api('POST', `/v1/issues/${two[0].id}/split`, { signatures: [moved[moved.length - 1]] })).status, 200);
+  const scratch = new Map<string, Set<number>>();
+  for (const i of await store.issues()) {
+    const ms = (await store.members(i.id)).filter((x) => !x.pending);
+    const vs = await store.views(ms.map((x) => x.signatureId));
+    for (const x of ms) for (const n of rarityNames(vs.get(x.signatureId)!)) (scratch.get(n) ?? scratch.set(n, new Set()).get(n)!).add(i.id);
+  }
+  const keptNames = (await store.nameCounts()).df;
+  assert.deepEqual([...keptNames].sort((a, b) => (a[0] < b[0] ? -1 : 1)), [...scratch].map(([n, x]) => [n, x.size] as [string, number]).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   const metrics = await api('GET', '/metrics');
   assert.match(metrics.text, /vaat_jobs_submitted_total\{kind="log"\} 2000/);
   assert.match(metrics.text, /vaat_queue_jobs\{state="completed"\} \d+/);

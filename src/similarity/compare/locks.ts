@@ -5,7 +5,8 @@
 // who waits, what kinds of waits, and whether the holders form chains or a
 // deadlock cycle. Two dumps with no blocked task say nothing here.
 
-import { alignStacks, lockKey } from '../frames.js';
+import { alignStacks } from '../frames.js';
+import { lockKey } from '../view.js';
 import { blockingPrimitive } from '../../../features/locks.js';
 import { isLockWait } from '../../helpers/locks.js';
 import { frameFunction } from '../../../features/trace.js';

@@ -1,7 +1,7 @@
-// The matchers vaat eval compares, and the frame rarity they share: counted
-// over the whole set without labels, as a store holding every item would.
+// The matchers vaat eval compares, and the name rarity they share: counted
+// over the set's root causes, as a store whose issues they are would.
 
-import { rarityFrames } from '../../engine.js';
+import { rarityNames } from '../../view.js';
 import type { EvalItem, Matcher } from '../types.js';
 import { engineMatcher } from './engine.js';
 import { titleMatcher, syzbotTitleMatcher } from './title.js';
@@ -10,16 +10,24 @@ import { fafMatcher } from './faf.js';
 import { fastMatcher } from './fast.js';
 import type { FrameStats } from '../../frames.js';
 
-/** Rarity of frames over the whole set (no labels involved: what a store holding every item would count). */
+/**
+ * Rarity of names over the set's root causes (scorer version 8): in how many labels a name
+ * occurs — what a store whose known issues are the set's root causes counts. Labels only say
+ * which items form one issue; the query's own label counts too (in leave-label-out its names look
+ * one issue more common than the index alone would say: the conservative side).
+ */
 export function setFrameStats(items: EvalItem[]): FrameStats {
-  const df = new Map<string, number>();
-  let n = 0;
+  const by = new Map<string, Set<string>>();
+  const labels = new Set<string>();
   for (const it of items) {
-    const fs_ = rarityFrames(it.view);
-    if (fs_.length) n++;
-    for (const f of fs_) df.set(f, (df.get(f) ?? 0) + 1);
+    labels.add(it.label);
+    for (const f of rarityNames(it.view)) {
+      let s = by.get(f);
+      if (!s) by.set(f, (s = new Set()));
+      s.add(it.label);
+    }
   }
-  return { n, df: (f) => df.get(f) ?? 0 };
+  return { n: labels.size, df: (f) => by.get(f)?.size ?? 0 };
 }
 
 /** Every matcher vaat eval compares, the engine first. */
