@@ -236,7 +236,7 @@ export class Engine {
     const { index, nc } = await store.exclusive(async () => {
       if (!meta.namesCounted) {
         // A store from before names were counted per issue (schema migrated): count them once, from the views.
-        opts.notice?.('counting names over known issues (once, for rarity: scorer version 8)');
+        if ((await store.count()) > 0) opts.notice?.('counting names over known issues (once, for rarity: scorer version 8)');
         await store.rebuildNameCounts(issueNames(store));
       }
       return {
