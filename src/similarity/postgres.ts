@@ -121,7 +121,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
     what: 'names counted per known issue, not per signature (scorer version 8): issue_names replaces frame_df (filled by Engine.open the first time)',
     sql: `
       CREATE TABLE issue_names (issue_id BIGINT NOT NULL, name TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (issue_id, name));
-      CREATE INDEX issue_names_name ON issue_names(name);
+      CREATE TABLE name_df (name TEXT PRIMARY KEY, issues BIGINT NOT NULL);
       DROP TABLE frame_df;
       DELETE FROM meta WHERE key = 'frame_docs';
     `,
@@ -349,7 +349,7 @@ export class PgStore implements Store {
     // One round trip: the issues opened (first row, name NULL) and the names' issue counts.
     const rows = await this.all<{ name: string | null; df: number }>(
       `SELECT NULL AS name, coalesce(max(id), 0)::int AS df FROM issues
-       UNION ALL SELECT name, count(*)::int FROM issue_names WHERE n > 0 ${names ? 'AND name = ANY($1::text[])' : ''} GROUP BY name`,
+       UNION ALL SELECT name, issues::int FROM name_df WHERE issues > 0 ${names ? 'AND name = ANY($1::text[])' : ''}`,
       names ? [names] : []);
     const df = new Map<string, number>();
     let issues = 0;
@@ -363,10 +363,12 @@ export class PgStore implements Store {
     for (const [issue, names] of counts) for (const [name, n] of names) rows.push([issue, name, n]);
     await this.exclusive(async () => {
       await this.q.query('DELETE FROM issue_names');
+      await this.q.query('DELETE FROM name_df');
       for (let i = 0; i < rows.length; i += 5000) {
         const part = rows.slice(i, i + 5000);
         await this.q.query('INSERT INTO issue_names (issue_id, name, n) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])', [part.map((r) => r[0]), part.map((r) => r[1]), part.map((r) => r[2])]);
       }
+      await this.q.query('INSERT INTO name_df (name, issues) SELECT name, count(*) FROM issue_names GROUP BY name');
       await this.setMeta('names_counted', '1');
     });
   }
@@ -465,16 +467,21 @@ export class PgStore implements Store {
     const ns = names ?? (await this.namesOf(signatureId));
     // One statement (an ingest's round trips are serial under the write lock): the membership, the
     // old issue's counts released and the new one's taken (rows.ts countMoves, in SQL: every part
-    // sees the memberships as they were). A count that falls to 0 stays as a row of 0.
+    // sees the tables as they were), and the issues-per-name totals moved by the net change (one
+    // row updated once: a name can leave one issue and enter another in the same move). A count
+    // that falls to 0 stays as a row of 0.
     const rows = await this.all<{ name: string }>(
       `WITH old AS (SELECT issue_id, pending FROM memberships WHERE signature_id = $1),
        m AS (INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (signature_id) DO UPDATE SET issue_id = excluded.issue_id, decided_by = excluded.decided_by, score = excluded.score, decided_at = excluded.decided_at, pending = excluded.pending),
        rel AS (UPDATE issue_names SET n = issue_names.n - 1 FROM old
-         WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND NOT (old.issue_id = $2 AND NOT $6) AND issue_names.name = ANY($7::text[])),
+         WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND NOT (old.issue_id = $2 AND NOT $6) AND issue_names.name = ANY($7::text[])
+         RETURNING issue_names.name, issue_names.n),
        add AS (INSERT INTO issue_names (issue_id, name, n) SELECT $2, x, 1 FROM unnest($7::text[]) AS x
          WHERE NOT $6 AND NOT EXISTS (SELECT 1 FROM old WHERE old.issue_id = $2 AND NOT old.pending)
-         ON CONFLICT (issue_id, name) DO UPDATE SET n = issue_names.n + 1 RETURNING name, n)
+         ON CONFLICT (issue_id, name) DO UPDATE SET n = issue_names.n + 1 RETURNING name, n),
+       delta AS (SELECT name, sum(d) AS d FROM (SELECT name, 1 AS d FROM add WHERE n = 1 UNION ALL SELECT name, -1 FROM rel WHERE n = 0) x GROUP BY name HAVING sum(d) <> 0),
+       df AS (INSERT INTO name_df (name, issues) SELECT name, d FROM delta ON CONFLICT (name) DO UPDATE SET issues = name_df.issues + excluded.issues)
        SELECT name FROM add WHERE n = 1`,
       [signatureId, issueId, decidedBy, score, now(), pending, [...new Set(ns)]]);
     return rows.map((r) => r.name);
@@ -482,8 +489,10 @@ export class PgStore implements Store {
 
   async removeMembership(signatureId: number): Promise<void> {
     const ns = await this.namesOf(signatureId);
-    await this.q.query(`WITH old AS (DELETE FROM memberships WHERE signature_id = $1 RETURNING issue_id, pending)
-      UPDATE issue_names SET n = issue_names.n - 1 FROM old WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND issue_names.name = ANY($2::text[])`, [signatureId, ns]);
+    await this.q.query(`WITH old AS (DELETE FROM memberships WHERE signature_id = $1 RETURNING issue_id, pending),
+      rel AS (UPDATE issue_names SET n = issue_names.n - 1 FROM old WHERE issue_names.issue_id = old.issue_id AND NOT old.pending AND issue_names.name = ANY($2::text[])
+        RETURNING issue_names.name, issue_names.n)
+      UPDATE name_df SET issues = name_df.issues - 1 FROM rel WHERE name_df.name = rel.name AND rel.n = 0`, [signatureId, ns]);
   }
 
   private async namesOf(signatureId: number): Promise<string[]> {

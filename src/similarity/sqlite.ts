@@ -117,7 +117,7 @@ export const MIGRATIONS: Migration[] = [
     up(db) {
       // Filled by Engine.open the first time (meta names_counted absent): the names come from the views.
       db.exec(`CREATE TABLE issue_names (issue_id INTEGER NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (issue_id, name)) WITHOUT ROWID;
-               CREATE INDEX issue_names_name ON issue_names(name);
+               CREATE TABLE name_df (name TEXT PRIMARY KEY, issues INTEGER NOT NULL) WITHOUT ROWID;
                DROP TABLE frame_df;
                DELETE FROM meta WHERE key = 'frame_docs';`);
     },
@@ -219,8 +219,9 @@ export class SqliteStore implements Store {
       nameInc: p('INSERT INTO issue_names (issue_id, name, n) VALUES (?, ?, 1) ON CONFLICT(issue_id, name) DO UPDATE SET n = n + 1 RETURNING n'),
       nameDec: p('UPDATE issue_names SET n = n - 1 WHERE issue_id = ? AND name = ?'),
       nameGone: p('DELETE FROM issue_names WHERE issue_id = ? AND name = ? AND n <= 0'),
-      dfAll: p('SELECT name, count(*) AS df FROM issue_names WHERE n > 0 GROUP BY name'),
-      dfOf: p('SELECT name, count(*) AS df FROM issue_names WHERE n > 0 AND name IN (SELECT value FROM json_each(?)) GROUP BY name'),
+      dfMove: p('INSERT INTO name_df (name, issues) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET issues = issues + excluded.issues'),
+      dfAll: p('SELECT name, issues AS df FROM name_df WHERE issues > 0'),
+      dfOf: p('SELECT name, issues AS df FROM name_df WHERE issues > 0 AND name IN (SELECT value FROM json_each(?))'),
       issuesMax: p('SELECT coalesce(max(id), 0) AS m FROM issues'),
       viewOne: p('SELECT view FROM signature_views WHERE signature_id = ?'),
       metaGet: p('SELECT value FROM meta WHERE key = ?'),
@@ -387,9 +388,10 @@ export class SqliteStore implements Store {
   async rebuildNameCounts(entries: AsyncIterable<IssueNames> | Iterable<IssueNames>): Promise<void> {
     const counts = await countIssueNames(entries);
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM issue_names');
+      this.db.exec('DELETE FROM issue_names; DELETE FROM name_df');
       const ins = this.db.prepare('INSERT INTO issue_names (issue_id, name, n) VALUES (?, ?, ?)');
       for (const [issue, names] of counts) for (const [name, n] of names) ins.run(issue, name, n);
+      this.db.exec('INSERT INTO name_df (name, issues) SELECT name, count(*) FROM issue_names GROUP BY name');
       this.stmts.metaSet!.run('names_counted', '1');
     })();
   }
@@ -483,7 +485,13 @@ export class SqliteStore implements Store {
       const ns = names ?? this.namesOf(signatureId);
       if (release !== null) this.releaseNames(release, ns);
       const added: string[] = [];
-      if (add) for (const n of ns) if ((this.stmts.nameInc!.get(issueId, n) as { n: number }).n === 1) added.push(n);
+      if (add) {
+        for (const n of ns) {
+          if ((this.stmts.nameInc!.get(issueId, n) as { n: number }).n !== 1) continue;
+          added.push(n);
+          this.stmts.dfMove!.run(n, 1);
+        }
+      }
       return added;
     };
     return this.db.inTransaction ? run() : this.db.transaction(run)();
@@ -506,7 +514,7 @@ export class SqliteStore implements Store {
   private releaseNames(issueId: number, names: string[]): void {
     for (const n of names) {
       this.stmts.nameDec!.run(issueId, n);
-      this.stmts.nameGone!.run(issueId, n);
+      if (this.stmts.nameGone!.run(issueId, n).changes) this.stmts.dfMove!.run(n, -1);
     }
   }
 
