@@ -73,6 +73,52 @@ export async function ingestInputs(inputs: string[], logs: boolean): Promise<Arr
 
 type Extracted = { ok: true; signature: import('../../features/signature.js').Signature; logText: string | null } | { ok: false; error: string };
 
+/**
+ * Already-extracted signatures: the JSONL `vaat signature --batch` writes (a signature, with or
+ * without its `vector`, or a failure line `{source, error}`), one input per line, read as they
+ * come. A line that is not JSON, or not a valid signature, is that input's failure.
+ */
+async function* signatureLines(files: string[]): AsyncGenerator<{ name: string; r: Extracted }> {
+  const readline = await import('node:readline');
+  const { validateSignature } = await import('../../features/signature.js');
+  for (const file of files) {
+    const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    let n = 0;
+    for await (const line of rl) {
+      n++;
+      if (!line.trim()) continue;
+      const at = `${file}:${n}`;
+      let doc: Record<string, unknown>;
+      try {
+        doc = JSON.parse(line) as Record<string, unknown>;
+        if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a JSON object');
+      } catch (e) {
+        yield { name: at, r: { ok: false, error: `line ${n}: ${(e as Error).message}` } };
+        continue;
+      }
+      const src = doc.source as { name?: unknown } | undefined;
+      // The line identifies the input (dumps of one capture path share a file name).
+      const name = typeof src?.name === 'string' && src.name ? `${at} ${src.name}` : at;
+      if (typeof doc.error === 'string') {
+        yield { name, r: { ok: false, error: `extraction failed: ${doc.error}` } };
+        continue;
+      }
+      // The vector is this vaat's to compute (its layout may differ from the writer's).
+      const { vector: _v, ...sig } = doc;
+      try {
+        validateSignature(sig);
+      } catch (e) {
+        yield { name, r: { ok: false, error: `line ${n}: ${(e as Error).message}` } };
+        continue;
+      }
+      yield { name, r: { ok: true, signature: sig as unknown as import('../../features/signature.js').Signature, logText: null } };
+    }
+  }
+}
+
+/** How many already-extracted signatures one store transaction takes (their decisions print after it commits). */
+const SIGNATURE_BATCH = 500;
+
 /** Extract every input (worker threads when jobs > 1), handing each result over as it comes. */
 async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, program: ProgramOptions, jobs: number, timeoutS: number, emit: (i: number, r: Extracted) => Promise<void>): Promise<void> {
   const { extract } = await import('../report/extract.js');
@@ -129,8 +175,9 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     program
       .command('ingest')
       .description('extract, store and decide: each input is a duplicate of a known issue, new (opens an issue), uncertain (kept for a person), same-dump (already stored) or failed')
-      .argument('<inputs...>', 'dumps, directories of dumps, console logs')
+      .argument('<inputs...>', 'dumps, directories of dumps, console logs (JSONL files with --signatures)')
       .option('--logs', 'every file (and every file under a directory) is a console log')
+      .option('--signatures', 'the inputs are JSONL files of signatures already extracted (vaat signature --batch -o FILE): stored and decided, a batch per transaction')
       .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)')
       .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
       .option('--model <dir>', 'configure the store to re-rank with this learned model (models/<name>), or none for the hand-set scorer')
@@ -140,10 +187,15 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     let engine: Engine;
     let list: Array<{ path: string; name: string; as: 'dump' | 'log' }>;
     try {
-      list = await ingestInputs(inputs, !!o.logs);
+      if (o.signatures) for (const f of inputs) if (!fs.statSync(f).isFile()) throw new Error(`${f}: not a file (--signatures reads JSONL files)`);
+      list = o.signatures ? [] : await ingestInputs(inputs, !!o.logs);
       engine = await openEngine(o);
     } catch (e) {
       fail('ingest', e);
+    }
+    if (o.signatures) {
+      await ingestSignatures(engine, inputs, !!o.json, storeDir(o));
+      return;
     }
     const program_: ProgramOptions = { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded };
     const jobs = Math.max(1, Math.min(o.jobs ? Number(o.jobs) : os.availableParallelism(), list.length));
@@ -181,6 +233,48 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     }
     if (counts.failed) process.exitCode = 2;
   });
+
+  /** ingest --signatures: batches of already-extracted signatures, one transaction each; a decision prints once committed. */
+  async function ingestSignatures(engine: Engine, files: string[], json: boolean, where: string): Promise<void> {
+    const counts: Record<string, number> = { duplicate: 0, new: 0, uncertain: 0, 'same-dump': 0, failed: 0 };
+    const t0 = Date.now();
+    const width = 40;
+    if (!json) process.stdout.write(`${pad('INPUT', width)}  DECISION    ISSUE  SCORE  TITLE\n`);
+    let batch: Array<{ name: string; r: Extracted }> = [];
+    let total = 0;
+    const flush = async () => {
+      const out = await engine.store.exclusive(async () => {
+        const res: IngestResult[] = [];
+        for (const { name, r } of batch) res.push(r.ok ? await engine.ingest(r.signature, { path: null, logText: null }) : await engine.failed(name, r.error));
+        return res;
+      });
+      for (const [i, res] of out.entries()) {
+        counts[res.decision] = (counts[res.decision] ?? 0) + 1;
+        const shown = { ...res, input: batch[i]!.name };
+        process.stdout.write(json ? JSON.stringify(shown) + '\n' : ingestLine(shown, width) + '\n');
+      }
+      total += batch.length;
+      if (process.stderr.isTTY) ctx.progress(total, total, `${total} signatures`);
+      batch = [];
+    };
+    try {
+      for await (const x of signatureLines(files)) {
+        batch.push(x);
+        if (batch.length >= SIGNATURE_BATCH) await flush();
+      }
+      if (batch.length) await flush();
+      const n = await engine.store.count();
+      const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
+      await engine.close();
+      if (!json) {
+        const secs = (Date.now() - t0) / 1000;
+        process.stdout.write(`\n${total} signatures in ${secs.toFixed(1)} s (${(total / Math.max(secs, 1e-3)).toFixed(0)}/s): ${counts.duplicate} duplicate, ${counts.new} new, ${counts.uncertain} uncertain, ${counts['same-dump']} same-dump, ${counts.failed} failed; store ${where}: ${n} signatures, ${issues} known issues\n`);
+      }
+    } catch (e) {
+      fail('ingest', e);
+    }
+    if (counts.failed) process.exitCode = 2;
+  }
 
   storeOpt(
     program

@@ -42,6 +42,31 @@ test('ingesting the shared dumps twice: the second run stores nothing and report
   assert.match(text.out, /\n7 issues|\n\d issues, 7 signatures/);
 });
 
+test('already-extracted signatures (signature --batch JSONL): the decisions of ingesting the dumps; bad lines fail alone', () => {
+  const dir = path.dirname(KERNEL_DIR);
+  const fromDumps = vaat(['ingest', '--store', path.join(tmp, 'dumps-j1'), '--jobs', '1', '--json', dir]);
+  assert.equal(fromDumps.code, 0, fromDumps.err);
+  const jsonl = path.join(tmp, 'shared.jsonl');
+  const w = vaat(['signature', '--batch', dir, '--vector', '-o', jsonl]);
+  assert.equal(w.code, 0, w.err);
+  const store = path.join(tmp, 'from-jsonl');
+  const a = vaat(['ingest', '--signatures', '--store', store, '--json', jsonl]);
+  assert.equal(a.code, 0, a.err);
+  const key = (r: { hash: string | null; decision: string; issue: number | null }) => `${r.hash} ${r.decision} #${r.issue}`;
+  assert.deepEqual(lines(a.out).map(key), lines(fromDumps.out).map(key));
+  assert.equal(lines(a.out).length, 7);
+  // Again, with a file of bad lines: every stored one is same-dump, each bad line its own failure, exit 2.
+  const bad = path.join(tmp, 'bad.jsonl');
+  fs.writeFileSync(bad, 'not json\n{"source": {"name": "x.kdump", "path": "/x.kdump"}, "error": "truncated dump"}\n{"version": 1}\n');
+  const b = vaat(['ingest', '--signatures', '--store', store, '--json', jsonl, bad]);
+  assert.equal(b.code, 2, b.err);
+  const out = lines(b.out) as Array<{ input: string; decision: string; error?: string | null }>;
+  assert.deepEqual(out.map((r) => r.decision), [...new Array(7).fill('same-dump'), 'failed', 'failed', 'failed']);
+  assert.match(out[7]!.error!, /line 1: .*JSON/);
+  assert.match(out[8]!.error!, /extraction failed: truncated dump/);
+  assert.match(out[9]!.error!, /line 3: signature does not match its schema/);
+});
+
 test('a console log matches the issue its own dump opened; the decision says duplicate on the console scale', () => {
   const store = path.join(tmp, 'twice');
   for (const d of dumps) {
