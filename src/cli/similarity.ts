@@ -254,7 +254,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
         process.stdout.write(json ? JSON.stringify(shown) + '\n' : ingestLine(shown, width) + '\n');
       }
       total += batch.length;
-      if (process.stderr.isTTY) ctx.progress(total, total, `${total} signatures`);
+      // The files' line count is not known ahead (they are read as they come): a count, not a bar.
+      if (process.stderr.isTTY) process.stderr.write(`\r${total} signatures decided`);
       batch = [];
     };
     try {
@@ -263,6 +264,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
         if (batch.length >= SIGNATURE_BATCH) await flush();
       }
       if (batch.length) await flush();
+      if (process.stderr.isTTY && total) process.stderr.write('\n');
       const n = await engine.store.count();
       const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
       await engine.close();
