@@ -99,6 +99,12 @@ export function calibrationNotices(config: Record<string, { scorer?: number } | 
 
 /** How old the thresholds an engine decides by may be (ms): see Engine.thresholds. */
 const THRESHOLDS_MAX_AGE_MS = 1000;
+/**
+ * How old an engine's name counts may get before a catch-up reads them all again (ms): its own
+ * decisions and the signatures other writers store keep them exact, but a person's label, merge
+ * or split in another process moves counts this engine hears nothing of.
+ */
+const NAMES_MAX_AGE_MS = 60_000;
 /** How many signatures stored by others meanwhile an optimistic decision scores itself before it ranks afresh. */
 const RECENT_RESCORE = 200;
 /** How many recent additions the engine remembers. */
@@ -119,6 +125,8 @@ export interface EngineOptions {
   reranker?: Reranker | null;
   /** Candidates taken from HNSW for exact re-ranking. */
   candidates?: number;
+  /** See NAMES_MAX_AGE_MS (tests set 0: every catch-up reads every count). */
+  namesMaxAgeMs?: number;
   params?: ScorerParams;
   index?: IndexParams;
   notice?: (line: string) => void;
@@ -127,8 +135,8 @@ export interface EngineOptions {
 /**
  * Names counted over known issues (scorer version 8), kept current by this engine's own decisions
  * and refreshed from the store for what other writers stored (Engine.catchUp). A person's moves in
- * another process (issue label, merge, split) reach it when one of the names is refreshed or the
- * engine reopens.
+ * another process (issue label, merge, split) reach it when one of the names is refreshed, or at
+ * the latest at the first catch-up after NAMES_MAX_AGE_MS, which reads every count again.
  */
 class CountedNames implements FrameStats {
   constructor(public n: number, private readonly counts: Map<string, number>) {}
@@ -148,6 +156,12 @@ class CountedNames implements FrameStats {
   refresh(names: string[], c: NameCounts): void {
     this.n = Math.max(this.n, c.issues);
     for (const f of names) this.counts.set(f, c.df.get(f) ?? 0);
+  }
+  /** Every count as the store has it now. */
+  replace(c: NameCounts): void {
+    this.n = c.issues;
+    this.counts.clear();
+    for (const [f, n] of c.df) this.counts.set(f, n);
   }
 }
 
@@ -244,7 +258,9 @@ export class Engine {
         nc: await store.nameCounts(),
       };
     });
-    return new Engine(store, index, new CountedNames(nc.issues, nc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
+    const engine = new Engine(store, index, new CountedNames(nc.issues, nc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
+    engine.namesMaxAgeMs = opts.namesMaxAgeMs ?? NAMES_MAX_AGE_MS;
+    return engine;
   }
 
   /**
@@ -261,9 +277,19 @@ export class Engine {
 
   private syncing: Promise<unknown> = Promise.resolve();
 
+  private namesMaxAgeMs = NAMES_MAX_AGE_MS;
+  private namesReadAt = Date.now();
+
   private async catchUp(): Promise<number[]> {
     const added = await this.index.catchUp(this.store, (id, seq, vector) => this.noteAdded(id, seq, vector));
     const ids = added.map((a) => a.id);
+    if (Date.now() - this.namesReadAt >= this.namesMaxAgeMs) {
+      // Every count afresh now and then: a person's moves elsewhere reach this engine within that.
+      this.frames.replace(await this.store.nameCounts());
+      this.namesReadAt = Date.now();
+      if (ids.length) for (const [id, v] of await this.store.views(ids)) this.viewCache.put(id, v);
+      return ids;
+    }
     if (ids.length) {
       const vs = await this.store.views(ids);
       const names = new Set<string>();

@@ -150,3 +150,30 @@ test('a store from before per-issue counts (schema 4) is counted once when an en
   assert.ok((await store.nameCounts()).df.size > 5);
   await engine.close();
 });
+
+test('a person\'s merge in another process reaches a running engine at its next catch-up once its counts are older than namesMaxAgeMs', async () => {
+  const dir = path.join(tmp, 'elsewhere');
+  const store = openSqliteStore(dir);
+  const engine = await Engine.open(store, { namesMaxAgeMs: 0 });
+  const lagging = await Engine.open(openSqliteStore(dir));
+  for (const rs of clusters(6, 2)) for (const r of rs.slice(0, 2)) await engine.ingest(signatureFromConsole(r.report, `${r.id}.txt`), { path: null, logText: r.report });
+  await lagging.sync();
+  const before = await store.nameCounts();
+  // Another process (its own store handle) merges the two largest issues.
+  const other = openSqliteStore(dir);
+  const [a, b] = (await other.issues()).sort((x, y) => y.size - x.size);
+  await mergeIssues(other, a!.id, b!.id);
+  await other.close();
+  const after = await store.nameCounts();
+  const changed = [...before.df].filter(([n, df]) => after.df.get(n) !== df).map(([n]) => n);
+  assert.ok(changed.length > 0, 'the merge moved some name\'s count');
+  const counts = (e: Engine) => (e as unknown as { frames: FrameStats }).frames;
+  await engine.sync();
+  await lagging.sync();
+  for (const n of changed) {
+    assert.equal(counts(engine).df(n), after.df.get(n) ?? 0, `${n}: read afresh`);
+    assert.equal(counts(lagging).df(n), before.df.get(n), `${n}: within a minute, still the old count`);
+  }
+  await lagging.close();
+  await engine.close();
+});
