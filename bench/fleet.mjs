@@ -31,6 +31,9 @@ const { Engine } = await import(d('src/similarity/engine.js'));
 const { loadSyzbotReports } = await import(d('datasets/syzbot.js'));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-bench-fleet-'));
+// The nodes' HNSW caches in the bench's directory (the ports, so the database URLs, are new each
+// run: under the temp dir each run left one cache behind); everything here goes when the bench ends.
+process.env.VAAT_INDEX_DIR = tmp;
 const TOKEN = 'bench-token-0123456789abcdef';
 ensurePackages();
 let redis = await startRedis(path.join(tmp, 'redis'));
@@ -43,6 +46,10 @@ const pgs = await startPostgres(PG_DIR);
 let finished = false;
 process.on('exit', () => {
   if (!finished) for (const pid of [pgs.pid(), redis.pid()]) if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+  // PostgreSQL's data stays only where --pg-dir put it (outside tmp); with --api-flags the API's
+  // output (api-PORT.out, e.g. a GC trace) is what the run was for: kept, and its place printed.
+  if (API_FLAGS.length) console.error(`bench: the API's output is in ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
 });
 let dbn = 0;
 async function freshDb(name = `b${++dbn}`) {

@@ -140,7 +140,11 @@ export function isUnavailable(e: unknown): boolean {
 }
 
 export interface PgOptions {
-  /** Local directory for this node's index file; default a directory in the temp dir named by the database URL. */
+  /**
+   * Local directory for this node's index file; default a directory named by the database URL
+   * under $VAAT_INDEX_DIR (a node's cache location, e.g. set in its systemd unit), else under the
+   * system's temp dir.
+   */
   indexDir?: string;
   notice?: (line: string) => void;
   /** Pool size (default 10). */
@@ -159,7 +163,7 @@ export class PgStore implements Store {
     const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
     // A connection dropped while idle (the server restarted) is an event on the pool, not a crash.
     pool.on('error', () => {});
-    const dir = opts.indexDir ?? path.join(os.tmpdir(), `vaat-pg-index-${crypto.createHash('sha256').update(url.replace(/:[^:@/]*@/, '@')).digest('hex').slice(0, 12)}`);
+    const dir = opts.indexDir ?? path.join(process.env.VAAT_INDEX_DIR || os.tmpdir(), `vaat-pg-index-${crypto.createHash('sha256').update(url.replace(/:[^:@/]*@/, '@')).digest('hex').slice(0, 12)}`);
     fs.mkdirSync(dir, { recursive: true });
     const store = new PgStore(dir, pool, url);
     try {

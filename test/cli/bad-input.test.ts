@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { fixture, openFixture } from '../helpers/fixtures.js';
 import { packageRoot } from '../../src/util/datafile.js';
 import type { KdumpFile } from '../../src/dump/kdump.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const VAAT = path.join(packageRoot(), 'bin', 'vaat.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-bad-'));
+const tmp = tempDir('vaat-bad-');
 
 function vaat(...args: string[]) {
   const r = spawnSync(process.execPath, [VAAT, ...args], { encoding: 'utf8', timeout: 120_000 });

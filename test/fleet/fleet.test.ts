@@ -29,8 +29,13 @@ import { Engine } from '../../src/similarity/engine.js';
 import { rarityNames } from '../../src/similarity/view.js';
 import { extract } from '../../src/report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-fleet-'));
+const tmp = tempDir('vaat-fleet-');
+// Every node's HNSW cache (the service here, the spawned workers, the stores opened to check) in
+// this test's directory, removed with it: under the temp dir each database URL (a new port each
+// run) left 250 MB behind.
+process.env.VAAT_INDEX_DIR = tmp;
 const TOKEN = 'test-token-0123456789abcdef';
 let redis: Running;
 let pgs: Running;
@@ -327,7 +332,7 @@ test('writes without the token are refused; dump paths outside the roots, throug
   assert.equal((await api('POST', '/v1/ingest', { path: `${KERNEL_DIR}/../../../../etc/passwd` })).status, 403);
   assert.equal((await api('POST', '/v1/ingest', { path: 'relative/vmcore' })).status, 403);
   // A symlink inside a root that points outside it.
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-root-'));
+  const root = tempDir('vaat-root-');
   fs.symlinkSync('/etc', path.join(root, 'escape'));
   await svc.close();
   svc = await startService({ pg: db, redis: redis.url, port: await freePort(), token: TOKEN, roots: [root] });

@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import { VAAT } from '../helpers/cli.js';
 import { SHARED } from '../helpers/fixtures.js';
 import { fuzzBases, runCampaign, renderCampaign } from './bases.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('fuzz slice (seed 1, 40 cases): no crash, no hang, no out-of-memory', async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-fuzz-slice-'));
+  const out = tempDir('vaat-fuzz-slice-');
   const res = await runCampaign({ vaat: VAAT, bases: fuzzBases(SHARED, 1, 4), cases: 40, seed: 1, jobs: 2, timeoutMs: 60_000, heapMb: 2048, out });
   console.log(renderCampaign(res));
   for (const f of res.failures) console.log(`  ${f.count}× ${f.example}`);

@@ -13,8 +13,9 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { vaat } from '../helpers/cli.js';
 import { fixture, openFixture } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-regress-'));
+const tmp = tempDir('vaat-regress-');
 // The patched dumps are copies of shared ones (over a gigabyte in all): never left behind.
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const hung = () => fs.readFileSync(fixture('hung').dumpPath);

@@ -11,6 +11,7 @@ import { fixture, openFixture, SYSTEM_MAP } from '../helpers/fixtures.js';
 import { openDump } from '../../src/dump/open.js';
 import { Program, ProgramError } from '../../src/kernel/program.js';
 import { collectSys } from '../../src/commands/sys.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function dumpWithoutKallsyms() {
   const d = openDump(fixture('hung').dumpPath);
@@ -38,7 +39,7 @@ test('with --system-map (and the BTF found through it), sys reads as with kallsy
 
 test('with --btf <file>, types come from the file', () => {
   const ref = openFixture('hung');
-  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-btf-')), 'vmlinux.btf');
+  const f = path.join(tempDir('vaat-btf-'), 'vmlinux.btf');
   fs.writeFileSync(f, ref.btf!.data);
   const prog = new Program(dumpWithoutKallsyms(), { systemMap: SYSTEM_MAP, btf: f });
   assert.equal(prog.btfSource, f);

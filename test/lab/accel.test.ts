@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chooseAccel, probeAccel, ensureHostPackages } from '../../datasets/lab/host.js';
+import { tempDir } from '../helpers/tmp.js';
 
 ensureHostPackages(() => undefined);
 // Independent of the probe: QEMU told to start a stopped, empty KVM machine either refuses at once
@@ -20,13 +21,13 @@ ensureHostPackages(() => undefined);
 const kvmWorks = (spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], { timeout: 3000 }).error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
 
 test('the probe guest prints under TCG within seconds', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const dir = tempDir('vaat-accel-');
   const r = await probeAccel('tcg', dir);
   assert.deepEqual(r, { ok: true, reason: null });
 });
 
 test('a /dev/kvm that exists but runs no guest: TCG with a notice, cached; one that runs it: KVM; none: TCG without a probe', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const dir = tempDir('vaat-accel-');
   const fake = path.join(dir, 'kvm');
   fs.writeFileSync(fake, '');
   const notices: string[] = [];
@@ -53,7 +54,7 @@ test('a /dev/kvm that exists but runs no guest: TCG with a notice, cached; one t
 });
 
 test('QEMU that cannot start says nothing about KVM: TCG for this run with the reason, nothing cached', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const dir = tempDir('vaat-accel-');
   const fake = path.join(dir, 'kvm');
   fs.writeFileSync(fake, '');
   const saved = process.env.PATH;
@@ -71,7 +72,7 @@ test('QEMU that cannot start says nothing about KVM: TCG for this run with the r
 });
 
 test('the kernel stage: a guest kernel that never prints "Linux version" fails the probe with QEMU\'s reason; a boot-sector pass alone does not decide when a kernel is given', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-accel-'));
+  const dir = tempDir('vaat-accel-');
   const notKernel = path.join(dir, 'vmlinuz-garbage');
   fs.writeFileSync(notKernel, Buffer.alloc(4096, 0x90));
   const r = await probeAccel('tcg', dir, 8000, notKernel);

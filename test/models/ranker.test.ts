@@ -23,9 +23,10 @@ import { syzbotTitleMatcher } from '../../src/similarity/eval/matchers/title.js'
 import { Ranker, ModelError } from '../../src/models/ranker.js';
 import { defaultParams } from '../../src/similarity/scorer.js';
 import type { Card } from '../../src/models/card.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MODEL = path.join(packageRoot(), 'models', 'ranker-v1');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-model-'));
+const tmp = tempDir('vaat-model-');
 const card = JSON.parse(fs.readFileSync(path.join(MODEL, 'card.json'), 'utf8')) as Card;
 
 test('the shipped model is small, loads on the wasm backend, and its card names its data', async () => {

@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SHARED, fixture, fixtures } from '../helpers/fixtures.js';
 import { packageRoot } from '../../src/util/datafile.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('report over ../shared/vmcores and a truncated copy: a .txt/.json pair per dump, the broken one reported', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-report-'));
+  const tmp = tempDir('vaat-report-');
   const extra = path.join(tmp, 'in');
   fs.mkdirSync(extra);
   fs.writeFileSync(path.join(extra, 'vmcore-truncated.kdump'), fs.readFileSync(fixture('hung').dumpPath).subarray(0, 9_000_000));
@@ -39,7 +40,7 @@ test('report over ../shared/vmcores and a truncated copy: a .txt/.json pair per 
 test('dumps found in a directory: ELF cores (e_type CORE) and kdump files, not executables or text', async () => {
   const { findDumps } = await import('../../src/report/batch.js');
   const { buildElf, patternPage } = await import('../helpers/synth.js');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-find-'));
+  const dir = tempDir('vaat-find-');
   fs.writeFileSync(path.join(dir, 'vmcore.elf'), buildElf({ segments: [{ paddr: 0, data: patternPage(1) }] }));
   fs.copyFileSync(process.execPath, path.join(dir, 'node-binary'));
   fs.writeFileSync(path.join(dir, 'console.log'), '[    0.000000] Linux version 6.1.0\n');

@@ -21,8 +21,9 @@ import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
 import { extract } from '../../src/report/extract.js';
 import type { Signature } from '../../features/signature.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-html-'));
+const tmp = tempDir('vaat-html-');
 let browser: Browser | null = null;
 const getBrowser = async () => (browser ??= await launch());
 after(async () => {

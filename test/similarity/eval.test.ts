@@ -17,8 +17,9 @@ import { loadEvalSet, allMatchers } from '../../src/cli/eval.js';
 import { evaluate } from '../../src/similarity/eval/run.js';
 import { labelClass } from '../../datasets/labelled.js';
 import type { EvalItem } from '../../src/similarity/eval/types.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-eval-'));
+const tmp = tempDir('vaat-eval-');
 
 test('the shared dumps by root-cause class: the engine ranks same-class dumps first where panic-stack matchers cannot', async () => {
   const set = await loadEvalSet(path.dirname(KERNEL_DIR), { jobs: 2, cache: null });

@@ -13,8 +13,9 @@ import { Engine } from '../../src/similarity/engine.js';
 import { VectorIndex } from '../../src/similarity/hnsw.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
 import { crashesOfDistinctCauses } from '../helpers/syzbot.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-hnsw-'));
+const tmp = tempDir('vaat-hnsw-');
 
 test('repeats of one vector are one point; searches return their whole group, as exact search does; the groups survive a reopen', async () => {
   // 40 real reports of distinct root causes, each arriving 8 times (another input, the same text).

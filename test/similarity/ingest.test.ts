@@ -18,8 +18,9 @@ import { loadLabelled } from '../../datasets/labelled.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { recurrenceDays } from '../../src/similarity/decide.js';
 import { defaultParams } from '../../src/similarity/scorer.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-ingest-'));
+const tmp = tempDir('vaat-ingest-');
 const dumps = loadLabelled(path.dirname(KERNEL_DIR));
 const lines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { input: string; decision: string; issue: number | null; signature: number | null; hash: string | null });
 

@@ -21,8 +21,9 @@ import { signatureFromConsole } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
 import { viewOf } from '../../src/similarity/view.js';
 import { syzbotReports } from '../helpers/syzbot.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-names-'));
+const tmp = tempDir('vaat-names-');
 
 /** In how many issues each name occurs, over members that are not pending: counted here, issue by issue. */
 async function byHand(store: Store): Promise<Map<string, number>> {

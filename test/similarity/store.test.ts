@@ -16,8 +16,9 @@ import { signatureFromConsole } from '../../features/signature.js';
 import { vectorize } from '../../features/vector.js';
 import { viewOf } from '../../src/similarity/view.js';
 import { syzbotReports } from '../helpers/syzbot.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-store-'));
+const tmp = tempDir('vaat-store-');
 
 function sample(n: number) {
   // Real console reports of distinct root causes.

@@ -13,8 +13,9 @@ import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
 import type { Signature } from '../../features/signature.js';
 import { crashesOfDistinctCauses } from '../helpers/syzbot.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-writers-'));
+const tmp = tempDir('vaat-writers-');
 
 const again = (s: Signature, n: number): Signature => ({ ...s, source: { ...s.source, hash: `${s.source.hash}:${n}`, name: `${s.source.name}#${n}` } });
 
