@@ -134,6 +134,13 @@ async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, pro
   }
 }
 
+/** The last line of an ingest: what was decided, and what the store holds now. */
+async function ingestSummary(engine: Engine, counts: Record<string, number>, what: string, where: string): Promise<string> {
+  const n = await engine.store.count();
+  const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
+  return `\n${what}: ${counts.duplicate} duplicate, ${counts.new} new, ${counts.uncertain} uncertain, ${counts['same-dump']} same-dump, ${counts.failed} failed; store ${where}: ${n} signatures, ${issues} known issues\n`;
+}
+
 const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
 function ingestLine(r: IngestResult, width: number): string {
@@ -222,12 +229,9 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     };
     try {
       await extractAll(list, program_, jobs, Number(o.timeout), emit);
-      const n = await engine.store.count();
-      const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
+      const line = await ingestSummary(engine, counts, `${list.length} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s`, storeDir(o));
       await engine.close();
-      if (!o.json) {
-        process.stdout.write(`\n${list.length} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${counts.duplicate} duplicate, ${counts.new} new, ${counts.uncertain} uncertain, ${counts['same-dump']} same-dump, ${counts.failed} failed; store ${storeDir(o)}: ${n} signatures, ${issues} known issues\n`);
-      }
+      if (!o.json) process.stdout.write(line);
     } catch (e) {
       fail('ingest', e);
     }
@@ -265,13 +269,10 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       }
       if (batch.length) await flush();
       if (process.stderr.isTTY && total) process.stderr.write('\n');
-      const n = await engine.store.count();
-      const issues = (await engine.store.issues()).filter((x) => x.status !== 'merged').length;
+      const secs = (Date.now() - t0) / 1000;
+      const line = await ingestSummary(engine, counts, `${total} signatures in ${secs.toFixed(1)} s (${(total / Math.max(secs, 1e-3)).toFixed(0)}/s)`, where);
       await engine.close();
-      if (!json) {
-        const secs = (Date.now() - t0) / 1000;
-        process.stdout.write(`\n${total} signatures in ${secs.toFixed(1)} s (${(total / Math.max(secs, 1e-3)).toFixed(0)}/s): ${counts.duplicate} duplicate, ${counts.new} new, ${counts.uncertain} uncertain, ${counts['same-dump']} same-dump, ${counts.failed} failed; store ${where}: ${n} signatures, ${issues} known issues\n`);
-      }
+      if (!json) process.stdout.write(line);
     } catch (e) {
       fail('ingest', e);
     }
