@@ -10,7 +10,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { vaat, vaatAsync } from '../helpers/cli.js';
 import { KERNEL_DIR } from '../helpers/fixtures.js';

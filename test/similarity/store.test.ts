@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore, MIGRATIONS, SCHEMA_VERSION } from '../../src/similarity/sqlite.js';

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
