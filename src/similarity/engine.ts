@@ -283,22 +283,21 @@ export class Engine {
   private async catchUp(): Promise<number[]> {
     const added = await this.index.catchUp(this.store, (id, seq, vector) => this.noteAdded(id, seq, vector));
     const ids = added.map((a) => a.id);
-    if (Date.now() - this.namesReadAt >= this.namesMaxAgeMs) {
-      // Every count afresh now and then: a person's moves elsewhere reach this engine within that.
-      this.frames.replace(await this.store.nameCounts());
-      this.namesReadAt = Date.now();
-      if (ids.length) for (const [id, v] of await this.store.views(ids)) this.viewCache.put(id, v);
-      return ids;
-    }
+    const names = new Set<string>();
     if (ids.length) {
       const vs = await this.store.views(ids);
-      const names = new Set<string>();
       for (const id of ids) {
         const v = vs.get(id);
         if (!v) continue;
         for (const n of rarityNames(v)) names.add(n);
         this.viewCache.put(id, v);
       }
+    }
+    if (Date.now() - this.namesReadAt >= this.namesMaxAgeMs) {
+      // Every count afresh now and then: a person's moves elsewhere reach this engine within that.
+      this.frames.replace(await this.store.nameCounts());
+      this.namesReadAt = Date.now();
+    } else if (names.size) {
       // Whether the others' signatures brought a name to an issue only the store knows: read those names' counts.
       const list = [...names];
       this.frames.refresh(list, await this.store.nameCounts(list));
