@@ -73,7 +73,13 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     lock = (best(la, b.locks) + best(lb, a.locks)) / 2;
     if (lock >= 0.7) agreed.push(`same lock ${lockName(la)}`);
     else differed.push(`locks differ: ${lockName(la)} / ${lockName(lb)}`);
-    if (la.holder && lb.holder) {
+    // Version 9: holders are compared as holders of the same kind of lock. A mutex's holder and an
+    // rwsem reader's both sleeping in schedule_timeout is no agreement: the locks' types (the lock
+    // component, full weight) already say they are different stalls, and their holders are not
+    // counterparts — left out, neither agreement nor disagreement.
+    if (la.kind !== lb.kind) {
+      /* "locks differ: mutex … / rwsem …" above says it */
+    } else if (la.holder && lb.holder) {
       const al = alignStacks(la.holder.frames, lb.holder.frames, ctx.frames, ctx.params.align);
       // The primitive each holder blocks in (a sleep, a completion, a second lock) is the mechanism;
       // the aligner leaves it out as generic machinery, so it is compared here.
