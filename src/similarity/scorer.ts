@@ -53,9 +53,11 @@ export function score(a: SignatureView, b: SignatureView, frames: FrameStats = N
   const used: FamilyName[] = [];
   const families = {} as Score['families'];
   const weights = machine ? params.families : params.consoleFamilies;
+  // Two hung tasks: what the victims ran says less than what they wait on and who holds it.
+  const hung = machine && a.panic?.kind === 'hung-task' && b.panic?.kind === 'hung-task' ? params.hungTaskPanic ?? 1 : 1;
   for (const f of FAMILIES) {
     const s = all[f];
-    const w = (weights[f] ?? 0) * (s.evidence ?? 1);
+    const w = (weights[f] ?? 0) * (s.evidence ?? 1) * (f === 'panic' ? hung : 1);
     const counted = s.score !== null && (!only || only.includes(f));
     families[f] = { ...s, weight: counted ? w : 0 };
     if (!counted) continue;

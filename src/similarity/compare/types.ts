@@ -53,6 +53,12 @@ export interface ScorerParams {
    * `floor`). Absent: names weigh fully.
    */
   nameRarity?: { floor: number };
+  /**
+   * Version 9: the panic family's weight is multiplied by this between two hung-task dumps (the
+   * panic stack is a victim's, reported by khungtaskd; the lock state says why it waits).
+   * Absent: 1.
+   */
+  hungTaskPanic?: number;
 }
 
 export interface CompareContext {
