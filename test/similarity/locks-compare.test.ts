@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, fixtureSignature } from '../helpers/fixtures.js';
 import { compareLocks } from '../../src/similarity/compare/locks.js';
-import { defaultParams } from '../../src/similarity/scorer.js';
+import { defaultParams, score } from '../../src/similarity/scorer.js';
+import { viewOf } from '../../src/similarity/view.js';
 import type { CompareContext } from '../../src/similarity/compare/types.js';
 import type { LockEntry, LocksPart } from '../../features/locks.js';
 
@@ -82,4 +83,39 @@ test('lock holders sleeping in the same primitive share the mechanism even when 
   const other = compareLocks(hung, withHolder(['wait_for_completion_state', 'lab_holder [labcrash]']), ctx);
   assert.ok(other.components!.holder! < renamed.components!.holder!, `${other.components!.holder} vs ${renamed.components!.holder}`);
   assert.match(other.differed.join(';'), /holders block in different primitives: schedule_timeout \/ wait_for_completion_state/);
+});
+
+test('holders of locks of different kinds are not compared: a mutex holder and an rwsem reader asleep alike are no agreement (scorer version 9)', () => {
+  // crash's `foreach bt` (above): the hung dump's mutex holder sleeps in schedule_timeout. The same
+  // holder under an rwsem held for read is what the lab's rwsem-reader scenario looks like.
+  const hung = sig('hung').locks!;
+  assert.equal(hung.locks[0]!.kind, 'mutex');
+  const asRwsem: LocksPart = { ...hung, waitKinds: { rwsem: hung.blocked }, locks: [{ ...hung.locks[0]!, kind: 'rwsem', held: 'read', waitFor: ['write'] }] };
+  const s = compareLocks(hung, asRwsem, ctx);
+  assert.equal(s.components?.lock, 0, 'locks of different types differ at full weight');
+  assert.equal(s.components?.holder, null, 'their holders are not counterparts');
+  assert.equal(s.components?.state, null);
+  assert.doesNotMatch(s.agreed.join(';'), /holder/);
+  assert.match(s.differed.join(';'), /locks differ: mutex lab_mutex \[labcrash\] \/ rwsem lab_mutex \[labcrash\]/);
+  // The same holder under the same kind of lock still agrees.
+  assert.equal(compareLocks(hung, hung, ctx).components?.holder, 1);
+});
+
+test('between two hung-task dumps the panic family weighs hungTaskPanic of its weight; other crashes keep theirs (scorer version 9)', () => {
+  // The shared hung dump's console log: khungtaskd's report, a hung task.
+  assert.match(fixture('hung').console(), /INFO: task \S+ blocked for more than \d+ seconds/);
+  assert.match(fixture('nullderef').console(), /BUG: kernel NULL pointer dereference/);
+  const p = defaultParams();
+  assert.ok(p.hungTaskPanic !== undefined && p.hungTaskPanic < 1);
+  const hung = viewOf(sig('hung'));
+  assert.equal(hung.panic?.kind, 'hung-task');
+  const s = score(hung, hung, { n: 0, df: () => 0 }, p);
+  const evidence = s.families.panic.evidence ?? 1;
+  assert.ok(Math.abs(s.families.panic.weight - p.families.panic! * evidence * p.hungTaskPanic!) < 1e-12, String(s.families.panic.weight));
+  assert.equal(s.total, 1, 'a dump against itself still scores 1');
+  const nd = viewOf(sig('nullderef'));
+  const t = score(nd, nd, { n: 0, df: () => 0 }, p);
+  assert.ok(Math.abs(t.families.panic.weight - p.families.panic! * (t.families.panic.evidence ?? 1)) < 1e-12);
+  // A console log on a side: the machine state takes no part and nothing changes.
+  assert.equal(score({ ...hung, locks: null, runqueue: null, cpu: null, cgroup: null } as typeof hung, hung, { n: 0, df: () => 0 }, p).families.panic.weight, p.consoleFamilies.panic! * (s.families.panic.evidence ?? 1));
 });
