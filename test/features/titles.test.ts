@@ -48,3 +48,26 @@ test('syzkaller corpus: titles equal syzkaller\'s for at least 95% of logs; ever
   assert.ok(noCrash.n >= 10, 'the corpus has no-crash logs');
   assert.equal(noCrash.ok, noCrash.n, 'every log without a crash gives a null title');
 });
+
+test('a header neither corpus holds — a bad page map — is titled like a bad page state: no process, no page-table values', () => {
+  // mm/memory.c print_bad_pte(): pr_alert("BUG: Bad page map in process %s  pte:%08llx pmd:%08llx\n", ...),
+  // then dump_stack() from the page-table walk that met the entry.
+  const log = (comm: string, pte: string) => [
+    `[  100.100000] BUG: Bad page map in process ${comm}  pte:${pte} pmd:1a2b3067`,
+    '[  100.100100] CPU: 1 PID: 5230 Comm: x Not tainted 6.6.0 #1',
+    '[  100.100200] Call Trace:',
+    '[  100.100300]  <TASK>',
+    '[  100.100400]  dump_stack_lvl+0x1/0x2',
+    '[  100.100500]  print_bad_pte+0x1/0x2',
+    '[  100.100600]  vm_normal_page+0x1/0x2',
+    '[  100.100700]  unmap_page_range+0x1/0x2',
+    '[  100.100800]  exit_mmap+0x1/0x2',
+    '[  100.100900]  </TASK>',
+  ].join('\n');
+  const a = signatureFromConsole(log('syz-executor.3', '8000000012345067'), 'a').panic;
+  const b = signatureFromConsole(log('kworker/u4:2', '0000000fedcba025'), 'b').panic;
+  assert.equal(a?.title, 'BUG: Bad page map in unmap_page_range');
+  assert.equal(b?.title, a?.title);
+  assert.equal(a?.kind, 'bad-page');
+  assert.equal(a?.corrupted, false);
+});
