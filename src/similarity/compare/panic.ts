@@ -41,7 +41,11 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   if (kind === 0) differed.push(`crash kinds differ: ${a.kind} / ${b.kind}`);
   if (!al.lengthA !== !al.lengthB) differed.push('a stack on one side only');
   if (stack === null && title === null) return absent('neither side has a stack or a title');
-  const components = { stack, title, guilty, kind };
+  // Version 9: a mechanism that differs (the stuck CPUs' primitive, the execution context) lowers
+  // what the names agree on as much as it lowers the stacks: two soft lockups titled in one function,
+  // one spinning on a lock and one in its own loop, are not the same stall by that name.
+  const mech = (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1);
+  const components = { stack, title: title === null ? null : title * mech, guilty: guilty === null ? null : guilty * mech, kind };
   // Between two dumps, names most crashes in the store share say little: the stack, the title
   // and the guilty function weigh as much as their names are rare; the crash kind is no name.
   // A title that differs outside its function name ("WARNING: refcount bug in f" / "WARNING in f")

@@ -1,0 +1,33 @@
+// The panic family's comparison where the mechanism differs (scorer version 9): a stuck CPU's
+// primitive that differs lowers what the names agree on, not the stacks alone. Checked on the
+// shared soft-lockup dump, whose spinning CPU crash's `bt -a` shows in lab_spinner's own loop.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixture, fixtureSignature } from '../helpers/fixtures.js';
+import { comparePanic } from '../../src/similarity/compare/panic.js';
+import { defaultParams } from '../../src/similarity/scorer.js';
+import { viewOf } from '../../src/similarity/view.js';
+import type { CompareContext } from '../../src/similarity/compare/types.js';
+
+const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams(), machine: true };
+
+test('two soft lockups titled in one function, one spinning on a spinlock: title and guilty function agree at the primitive mismatch, not fully', () => {
+  const bt = fixture('softlockup').crash('bt-a');
+  assert.match(bt, /lab_spinner/);
+  assert.doesNotMatch(bt.slice(0, bt.indexOf('lab_spinner')).split('PID:').pop()!, /_raw_spin_lock|queued_spin_lock/, 'the stuck CPU spins in its own loop');
+  const own = viewOf(fixtureSignature('softlockup')).panic!;
+  assert.equal(own.kind, 'soft-lockup');
+  assert.equal(own.primitive, null);
+  const same = comparePanic(own, own, ctx);
+  assert.equal(same.components?.title, 1);
+  assert.equal(same.components?.guilty, 1);
+  // The same report, but the CPU spins on a lock (what the lab's spinlockup scenario looks like).
+  const onLock = { ...own, primitive: '_raw_spin_lock' };
+  const s = comparePanic(own, onLock, ctx);
+  assert.equal(s.components?.title, ctx.params.stuckPrimitiveMismatch);
+  assert.equal(s.components?.guilty, ctx.params.stuckPrimitiveMismatch);
+  assert.equal(s.components?.kind, 1, 'the crash kind is no name: it keeps its agreement');
+  assert.match(s.differed.join(';'), /stuck CPUs spin in different primitives: none \(spinning on its own\) \/ _raw_spin_lock/);
+  assert.ok(s.score! < same.score!);
+});
