@@ -76,10 +76,9 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     // Version 9: holders are compared as holders of the same kind of lock. A mutex's holder and an
     // rwsem reader's both sleeping in schedule_timeout is no agreement: the locks' types (the lock
     // component, full weight) already say they are different stalls, and their holders are not
-    // counterparts — left out, neither agreement nor disagreement.
-    if (la.kind !== lb.kind) {
-      /* "locks differ: mutex … / rwsem …" above says it */
-    } else if (la.holder && lb.holder) {
+    // counterparts — left out, neither agreement nor disagreement ("locks differ" above says why).
+    const counterparts = la.kind === lb.kind;
+    if (counterparts && la.holder && lb.holder) {
       const al = alignStacks(la.holder.frames, lb.holder.frames, ctx.frames, ctx.params.align);
       // The primitive each holder blocks in (a sleep, a completion, a second lock) is the mechanism;
       // the aligner leaves it out as generic machinery, so it is compared here.
@@ -104,7 +103,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
       }
       state = Number(la.holder.state === lb.holder.state);
       if (!state) differed.push(`holder states differ: ${la.holder.state} / ${lb.holder.state}`);
-    } else if (la.holder || lb.holder) {
+    } else if (counterparts && (la.holder || lb.holder)) {
       holder = 0;
       differed.push('lock holder known on one side only');
     }
