@@ -12,7 +12,7 @@ import type { CompareContext } from '../../src/similarity/compare/types.js';
 
 const ctx: CompareContext = { frames: { n: 0, df: () => 0 }, params: defaultParams(), machine: true };
 
-test('two soft lockups titled in one function, one spinning on a spinlock: title and guilty function agree at the primitive mismatch, not fully', () => {
+test('two soft-lockup dumps titled in one function, one spinning on a spinlock: title and guilty function agree at the primitive mismatch, not fully (console logs: only the stacks)', () => {
   const bt = fixture('softlockup').crash('bt-a');
   assert.match(bt, /lab_spinner/);
   assert.doesNotMatch(bt.slice(0, bt.indexOf('lab_spinner')).split('PID:').pop()!, /_raw_spin_lock|queued_spin_lock/, 'the stuck CPU spins in its own loop');
@@ -30,4 +30,9 @@ test('two soft lockups titled in one function, one spinning on a spinlock: title
   assert.equal(s.components?.kind, 1, 'the crash kind is no name: it keeps its agreement');
   assert.match(s.differed.join(';'), /stuck CPUs spin in different primitives: none \(spinning on its own\) \/ _raw_spin_lock/);
   assert.ok(s.score! < same.score!);
+  // With a console log on a side the title is the report's identity: only the stacks feel the primitive.
+  const consoleSide = comparePanic(own, onLock, { ...ctx, machine: false });
+  assert.equal(consoleSide.components?.title, 1);
+  assert.equal(consoleSide.components?.guilty, 1);
+  assert.ok(consoleSide.components!.stack! <= same.components!.stack! * ctx.params.stuckPrimitiveMismatch + 1e-12);
 });

@@ -41,10 +41,12 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   if (kind === 0) differed.push(`crash kinds differ: ${a.kind} / ${b.kind}`);
   if (!al.lengthA !== !al.lengthB) differed.push('a stack on one side only');
   if (stack === null && title === null) return absent('neither side has a stack or a title');
-  // Version 9: a mechanism that differs (the stuck CPUs' primitive, the execution context) lowers
-  // what the names agree on as much as it lowers the stacks: two soft lockups titled in one function,
-  // one spinning on a lock and one in its own loop, are not the same stall by that name.
-  const mech = (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1);
+  // Version 9: between two dumps, a mechanism that differs (the stuck CPUs' primitive, the execution
+  // context) lowers what the names agree on as much as it lowers the stacks: two soft lockups titled
+  // in one function, one spinning on a lock and one in its own loop, are not the same stall by that
+  // name. Not with a console log on a side: there the title is the report's identity, and the syzbot
+  // tuning half did not gain from it (one bug reached from a syscall and from a timer keeps its title).
+  const mech = ctx.machine ? (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) : 1;
   const components = { stack, title: title === null ? null : title * mech, guilty: guilty === null ? null : guilty * mech, kind };
   // Between two dumps, names most crashes in the store share say little: the stack, the title
   // and the guilty function weigh as much as their names are rare; the crash kind is no name.
