@@ -22,9 +22,18 @@ export interface ThresholdSet {
   vmcore: Thresholds;
 }
 
+type Shipped = Record<keyof ThresholdSet, Thresholds & { scorer: number }>;
+
 export function defaultThresholds(): ThresholdSet {
-  const d = dataJson<ThresholdSet>('src/similarity/data/decision.json');
-  return { console: { ...d.console }, vmcore: { ...d.vmcore } };
+  const d = dataJson<Shipped>('src/similarity/data/decision.json');
+  const pick = (t: Thresholds): Thresholds => ({ duplicate: t.duplicate, new: t.new });
+  return { console: pick(d.console), vmcore: pick(d.vmcore) };
+}
+
+/** The scorer version each scale's shipped defaults were chosen for (decision.json `scorer`). */
+export function defaultThresholdsScorer(): Record<keyof ThresholdSet, number> {
+  const d = dataJson<Shipped>('src/similarity/data/decision.json');
+  return { console: d.console.scorer, vmcore: d.vmcore.scorer };
 }
 
 export type Verdict = 'duplicate' | 'new' | 'uncertain';

@@ -30,9 +30,10 @@ test('ingesting the shared dumps twice: the second run stores nothing and report
   const first = lines(a.out);
   assert.equal(first.length, 7);
   for (const r of first) assert.ok(['new', 'duplicate', 'uncertain'].includes(r.decision), `${r.input}: ${r.decision}`);
-  // Seven root causes: the first dump opens an issue, and no two dumps are called duplicates.
-  assert.equal(first[0]!.decision, 'new');
-  assert.equal(first.filter((r) => r.decision === 'duplicate').length, 0);
+  // Seven root causes (the shared labels): with the shipped vmcore thresholds each dump opens an
+  // issue of its own — none is called a duplicate, and none waits in another's issue as uncertain.
+  assert.equal(new Set(dumps.map((d) => d.label)).size, 7);
+  assert.deepEqual(first.map((r) => r.decision), new Array(7).fill('new'));
   const b = vaat(['ingest', '--store', store, '--json', path.dirname(KERNEL_DIR)]);
   assert.equal(b.code, 0, b.err);
   const second = lines(b.out);
