@@ -256,6 +256,8 @@ const serverShare = (a, b) => Object.fromEntries(Object.keys(b).map((le) => [le,
 const h0 = await serverHist();
 const paced = await runClients(Math.min(REQUESTS, RATE * 20), RATE);
 const pacedServer = serverShare(h0, await serverHist());
+// The slowest paced requests, for the shape of the tail (a cluster near 40 ms would be TCP's delayed ACK; a spread, queueing).
+console.error(`bench: paced, the slowest 40 (ms): ${[...paced.lat].sort((a, b) => b - a).slice(0, 40).map((x) => x.toFixed(1)).join(' ')}`);
 console.error(`bench: paced, share of requests the service answered within (s): ${JSON.stringify(pacedServer)}`);
 const pacedErrors = Object.entries(paced.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 await svc.close();

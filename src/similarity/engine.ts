@@ -172,7 +172,8 @@ export async function* issueNames(store: Store, page = 2000): AsyncIterable<Issu
     if (!sigs.length) return;
     after = sigs[sigs.length - 1]!.id;
     const ids = sigs.map((s) => s.id);
-    const [members, views] = [await store.memberships(ids), await store.views(ids)];
+    // Both reads at once: on PostgreSQL they are two round trips, on two pool connections.
+    const [members, views] = await Promise.all([store.memberships(ids), store.views(ids)]);
     for (const id of ids) {
       const m = members.get(id);
       const v = views.get(id);
