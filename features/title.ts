@@ -113,6 +113,8 @@ export class TitleExtractor {
   private stallAnchorRe: RegExp;
   private hangSkipRe: RegExp;
   private followRe: RegExp;
+  /** Any oops header at all: one test a line, before the per-oops matching (most lines open nothing). */
+  private anyHeaderRe: RegExp;
 
   constructor() {
     const table = dataJson<{ oopses: Oops[] }>('features/data/oops.json');
@@ -129,6 +131,7 @@ export class TitleExtractor {
     this.stallAnchorRe = new RegExp(this.frames.stallAnchors.join('|'));
     this.hangSkipRe = new RegExp(this.frames.hangSkip.join('|'));
     this.followRe = new RegExp(this.frames.followupHeaders.join('|'));
+    this.anyHeaderRe = new RegExp(this.oopses.map((o) => `(?:${o.headerRe.source})`).join('|'));
   }
 
   stripSyscall(frame: string): string {
@@ -145,6 +148,7 @@ export class TitleExtractor {
   extractLines(lines: ConsoleLine[]): TitleResult {
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!.text;
+      if (!this.anyHeaderRe.test(l)) continue;
       for (const o of this.oopses) {
         const m = o.headerRe.exec(l);
         if (!m) continue;
@@ -179,6 +183,7 @@ export class TitleExtractor {
 
   /** Does this line open a crash report (a header that is not suppressed)? */
   private opensReport(text: string): boolean {
+    if (!this.anyHeaderRe.test(text)) return false;
     for (const o of this.oopses) {
       const m = o.headerRe.exec(text);
       if (!m) continue;
