@@ -8,7 +8,7 @@
 //      through the engine directly, bench/variants.mjs).
 //
 //   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
-//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"]
+//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"] [--serve-args "ARGS"]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -61,12 +61,14 @@ async function freshDb(name = `b${++dbn}`) {
 }
 // --api-flags "FLAGS": node flags for the API process (e.g. "--trace-gc"; its stdout goes to api-PORT.out in the bench's temporary directory).
 const API_FLAGS = (opt('--api-flags', '') || '').split(/\s+/).filter(Boolean);
+// --serve-args "ARGS": extra `vaat serve` options (e.g. "--parallel-scavenge", to compare with V8's default); a diagnosis too.
+const SERVE_ARGS = (opt('--serve-args', '') || '').split(/\s+/).filter(Boolean);
 // The API as it runs in production: `vaat serve` in a process of its own (its heap is its own, not
 // the bench's), the token from the environment.
 async function startApi(db, root) {
   const port = await freePort();
   const out = fs.openSync(path.join(tmp, `api-${port}.out`), 'w');
-  const c = spawn(process.execPath, [...API_FLAGS, VAAT, 'serve', '--pg', db, '--redis', redis.url, '--port', String(port), '--root', root], { stdio: ['ignore', out, 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN } });
+  const c = spawn(process.execPath, [...API_FLAGS, VAAT, 'serve', '--pg', db, '--redis', redis.url, '--port', String(port), '--root', root, ...SERVE_ARGS], { stdio: ['ignore', out, 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN } });
   let err = '';
   await new Promise((resolve, reject) => {
     c.stderr.on('data', (b) => {
@@ -272,7 +274,7 @@ const res = {
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 // An API run with extra node flags (a profiler, a GC trace) is a diagnosis: it does not replace the recorded figures.
-if (!API_FLAGS.length) fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
+if (!API_FLAGS.length && !SERVE_ARGS.length) fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
 if (ingest.length) console.log(ingestTable() + speedLine(res) + '\n');
 console.log(table(['store signatures', 'clients', 'load', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [
   [String(N), String(CLIENTS), 'back to back (saturated)', String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)],

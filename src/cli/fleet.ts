@@ -62,8 +62,17 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .option('--token-file <file>', 'the bearer token writes need (else $VAAT_TOKEN)')
     .option('--protect-reads', 'reads need the token too')
     .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable)', collect, [])
+    .option('--parallel-scavenge', "keep V8's parallel young-generation collection (for a machine with cores to spare)")
     .action(async (_o, cmd: Command) => {
       const o = ctx.g(cmd);
+      // The service's latency tail: a parallel scavenge stops the event loop until its helper
+      // threads finish, and on a machine whose cores PostgreSQL and the workers share those threads
+      // wait for a core. Scavenging on the main thread alone does not wait. Measured on 2 cores
+      // (bench/fleet.mjs --match-only, 100 k store, five runs each, back to back:
+      // bench/results/fleet-100000-scavenge-tenth-session.json): paced p99 median 27.6 ms against
+      // 33.5 (the runs' spreads overlap: 22.6–49.9 and 23.8–53.5), saturated 315/s against 291.
+      // Weak evidence, a sound mechanism, nothing lost: the default here. V8 reads the flag at each scavenge.
+      if (!o.parallelScavenge) (await import('node:v8')).setFlagsFromString('--no-parallel-scavenge');
       const { startService } = await import('../fleet/service.js');
       try {
         const s = await startService({ pg: String(o.pg), redis: String(o.redis), port: Number(o.port), host: String(o.host), token: readToken(o), protectReads: !!o.protectReads, roots: o.root as string[], notice: (l) => console.error(`vaat serve: ${l}`) });
