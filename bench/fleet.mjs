@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { ROOT, SHARED, VAAT, table, fmt, cpuSnapshot, cpuBetween, coresCeiling } from './lib.mjs';
 import { realSignatures } from './variants.mjs';
 
@@ -204,6 +204,10 @@ else {
   }
   await engine.close();
 }
+// Whatever the set-up wrote (an index file, PostgreSQL's pages) goes to the disk before the API
+// starts: the kernel writes dirty pages back 30 s later, and a 250 MB burst inside the measured run
+// stalled it (paced runs of 2026-12-06 had their slowest requests 10 s in, 30 s after the set-up saved the index).
+execFileSync('sync');
 const svc = await startApi(db, tmp);
 // The clients run in their own process, as they would on other machines: their
 // request-making does not steal the service's event loop.
@@ -213,9 +217,20 @@ const CLIENT = `
 const fs = require('node:fs');
 const [url, file, clients, requests, rate] = process.argv.slice(1);
 const texts = JSON.parse(fs.readFileSync(file, 'utf8'));
-const lat = []; const statuses = {}; let next = 0;
-const t0 = performance.now() + 50;
+const lat = []; const at = []; const statuses = {}; let next = 0;
 (async () => {
+  // Each client opens its connection with one unmeasured request before the clock starts: a fleet's
+  // clients keep their connections, and a fresh process's first requests measured its own start
+  // (loading fetch's HTTP client, 50 TCP handshakes): the slowest paced requests, up to 88 ms, all
+  // fell in the first 0.1 s of the run.
+  await Promise.all(Array.from({ length: Number(clients) }, async (_, j) => {
+    try { const r = await fetch(url + '/v1/match', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: texts[j % texts.length] }); await r.arrayBuffer(); } catch {}
+  }));
+  // Ready: the parent reads the service's histogram now (the warm-up is not the run's), then says go.
+  process.stdout.write('ready\\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  process.stdin.pause();
+  const t0 = performance.now() + (Number(rate) > 0 ? 50 : 0);
   await Promise.all(Array.from({ length: Number(clients) }, async () => {
     while (next < Number(requests)) {
       const i = next++;
@@ -227,22 +242,31 @@ const t0 = performance.now() + 50;
       let st = 'network';
       try { const r = await fetch(url + '/v1/match', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: texts[i % texts.length] }); await r.arrayBuffer(); st = String(r.status); } catch {}
       statuses[st] = (statuses[st] || 0) + 1;
-      lat.push(performance.now() - a);
+      lat.push(performance.now() - a); at.push((a - t0) / 1000);
     }
   }));
-  process.stdout.write(JSON.stringify({ lat, statuses }));
+  process.stdout.write(JSON.stringify({ lat, at, statuses, seconds: (performance.now() - t0) / 1000, startedAt: performance.timeOrigin + t0 }));
 })();`;
 // A warm-up pass (index pages, view cache, JIT) that is not measured, then the measured one.
-const runClients = (requests, rate = 0) => new Promise((resolve, reject) => {
-  const c = spawn(process.execPath, ['-e', CLIENT, svc.url, path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+// onReady runs between the clients' warm-up and their measured requests.
+const runClients = (requests, rate = 0, onReady = async () => {}) => new Promise((resolve, reject) => {
+  const c = spawn(process.execPath, ['-e', CLIENT, svc.url, path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  c.stdout.on('data', (b) => (out += b));
+  let ready = false;
+  c.stdout.on('data', (b) => {
+    out += b;
+    if (!ready && out.startsWith('ready\n')) {
+      ready = true;
+      out = out.slice(6);
+      onReady().then(() => c.stdin.end('go\n'), reject);
+    }
+  });
   c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
 });
 await runClients(Math.min(500, REQUESTS));
-const t1 = performance.now();
-const { lat, statuses } = await runClients(REQUESTS);
-const wall = (performance.now() - t1) / 1000;
+// The client's own clock, from its first due request to its last answer (its start and the
+// connections' warm-up are not the service's time).
+const { lat, statuses, seconds: wall } = await runClients(REQUESTS);
 const errors = Object.entries(statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 if (errors) console.error(`bench: match statuses ${JSON.stringify(statuses)}`);
 // The API's own latency histogram (time inside the service, from Fastify's request start to the
@@ -255,11 +279,12 @@ const serverHist = async () => {
 };
 const serverShare = (a, b) => Object.fromEntries(Object.keys(b).map((le) => [le, (b[le] - (a[le] ?? 0)) / (b['+Inf'] - (a['+Inf'] ?? 0))]));
 // The same 50 clients at a steady total rate below saturation: the latency a user sees when the API is not the bottleneck.
-const h0 = await serverHist();
-const paced = await runClients(Math.min(REQUESTS, RATE * 20), RATE);
+let h0 = {};
+const paced = await runClients(Math.min(REQUESTS, RATE * 20), RATE, async () => { h0 = await serverHist(); });
 const pacedServer = serverShare(h0, await serverHist());
 // The slowest paced requests, for the shape of the tail (a cluster near 40 ms would be TCP's delayed ACK; a spread, queueing).
-console.error(`bench: paced, the slowest 40 (ms): ${[...paced.lat].sort((a, b) => b - a).slice(0, 40).map((x) => x.toFixed(1)).join(' ')}`);
+console.error(`bench: paced run started at epoch ms ${paced.startedAt.toFixed(0)}`);
+console.error(`bench: paced, the slowest 40 (ms @ s into the run): ${paced.lat.map((x, i) => [x, paced.at[i]]).sort((a, b) => b[0] - a[0]).slice(0, 40).map(([x, t]) => `${x.toFixed(1)}@${t.toFixed(1)}`).join(' ')}`);
 console.error(`bench: paced, share of requests the service answered within (s): ${JSON.stringify(pacedServer)}`);
 const pacedErrors = Object.entries(paced.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 await svc.close();

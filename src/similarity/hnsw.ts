@@ -78,6 +78,22 @@ function vectorKey(v: Float32Array): number {
   return a * 0x200000 + (b & 0x1fffff);
 }
 
+/**
+ * Push a file's (or a directory's) written pages to the disk now. A save syncs
+ * before it renames: a crash then leaves the old index or the new one, and the
+ * kernel's delayed writeback of a few hundred megabytes does not land seconds
+ * later on whatever the process is doing by then (it stalled a query node's
+ * answers by up to 144 ms, 30 s after an index was written: bench/fleet.mjs).
+ */
+function syncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function fileSha256(file: string): string {
   const h = crypto.createHash('sha256');
   const fd = fs.openSync(file, 'r');
@@ -329,11 +345,15 @@ export class VectorIndex {
       format: 2, vectorVersion, dimension: this.dimension, seq: this.seq, count: this.size, points: this.points,
       bytes: fs.statSync(tmp).size, sha256: fileSha256(tmp), idsBytes: fs.statSync(idsTmp).size, idsSha256: fileSha256(idsTmp), params: this.params,
     };
+    syncPath(tmp);
+    syncPath(idsTmp);
     fs.renameSync(tmp, file);
     fs.renameSync(idsTmp, ids);
     const sideTmp = path.join(dir, `index.json.${process.pid}.tmp`);
     fs.writeFileSync(sideTmp, JSON.stringify(sc, null, 1) + '\n');
+    syncPath(sideTmp);
     fs.renameSync(sideTmp, path.join(dir, 'index.json'));
+    syncPath(dir);
     this.dirty = false;
   }
 }

@@ -160,7 +160,12 @@ export class PgStore implements Store {
   private constructor(readonly location: string, readonly pool: pg.Pool, private readonly url: string) {}
 
   static async open(url: string, opts: PgOptions = {}): Promise<PgStore> {
-    const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+    // Idle connections stay open (node-postgres closes them after 10 s by default). A pool that shrank
+    // after a burst opens new connections on the request path when the next burst comes, and a fresh
+    // backend pays its fork, its catalog caches and the planning of every named statement in that
+    // request: query nodes' matches stalled for 50–330 ms, 10 s after every burst (bench/fleet.mjs,
+    // 2026-12-06). The pool is bounded (`max`), so keeping them costs at most that many backends.
+    const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 0 });
     // A connection dropped while idle (the server restarted) is an event on the pool, not a crash.
     pool.on('error', () => {});
     const dir = opts.indexDir ?? path.join(process.env.VAAT_INDEX_DIR || os.tmpdir(), `vaat-pg-index-${crypto.createHash('sha256').update(url.replace(/:[^:@/]*@/, '@')).digest('hex').slice(0, 12)}`);
