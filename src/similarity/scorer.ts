@@ -38,7 +38,9 @@ export function defaultParams(): ScorerParams {
 
 export function score(a: SignatureView, b: SignatureView, frames: FrameStats = NO_STATS, params: ScorerParams = defaultParams(), only?: readonly FamilyName[]): Score {
   const machine = !!(a.locks && b.locks) || !!(a.runqueue && b.runqueue) || !!(a.cpu && b.cpu);
-  const ctx: CompareContext = { frames, params, machine };
+  // The lock state's say in the panic names (version 10) is the locks family's: not when it is left out.
+  const deadlockDiffers = (!only || only.includes('locks')) && !!(a.locks && b.locks) && !!a.locks.deadlock !== !!b.locks.deadlock;
+  const ctx: CompareContext = { frames, params, machine, deadlockDiffers };
   const all: Record<FamilyName, FamilyScore> = {
     panic: comparePanic(a.panic, b.panic, ctx),
     locks: compareLocks(a.locks, b.locks, ctx),

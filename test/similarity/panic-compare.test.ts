@@ -1,12 +1,12 @@
-// The panic family's comparison where the mechanism differs (scorer version 9): a stuck CPU's
-// primitive that differs lowers what the names agree on, not the stacks alone. Checked on the
+// The panic family's comparison where the mechanism differs (scorer versions 9 and 10): a stuck
+// CPU's primitive, or a deadlock cycle on one side only, lowers what the names agree on, not the stacks alone. Checked on the
 // shared soft-lockup dump, whose spinning CPU crash's `bt -a` shows in lab_spinner's own loop.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, fixtureSignature } from '../helpers/fixtures.js';
 import { comparePanic } from '../../src/similarity/compare/panic.js';
-import { defaultParams } from '../../src/similarity/scorer.js';
+import { defaultParams, score } from '../../src/similarity/scorer.js';
 import { viewOf } from '../../src/similarity/view.js';
 import type { CompareContext } from '../../src/similarity/compare/types.js';
 
@@ -35,4 +35,27 @@ test('two soft-lockup dumps titled in one function, one spinning on a spinlock: 
   assert.equal(consoleSide.components?.title, 1);
   assert.equal(consoleSide.components?.guilty, 1);
   assert.ok(consoleSide.components!.stack! <= same.components!.stack! * ctx.params.stuckPrimitiveMismatch + 1e-12);
+});
+
+test('two hung-task dumps titled in one function, one a deadlock cycle: the panic names agree at deadlockMismatch, and only when the locks family takes part (scorer version 10)', () => {
+  // The shared hung dump: crash's ps has the mutex holder asleep in D state, and the holder waits on
+  // nothing the victims hold — a hang, no cycle.
+  assert.match(fixture('hung').console(), /INFO: task \S+ blocked for more than \d+ seconds/);
+  assert.match(fixture('hung').crash('ps'), /\sUN\s/);
+  const hung = viewOf(fixtureSignature('hung'));
+  assert.equal(hung.locks?.deadlock, false);
+  const p = defaultParams();
+  assert.ok(p.deadlockMismatch !== undefined && p.deadlockMismatch < 1);
+  const none = { n: 0, df: () => 0 };
+  const same = score(hung, hung, none, p);
+  assert.equal(same.families.panic.components?.title, 1);
+  // The same report over a lock state with a cycle (what the lab's abba scenario gives).
+  const cycle = { ...hung, locks: { ...hung.locks!, deadlock: true } };
+  const s = score(hung, cycle, none, p);
+  assert.equal(s.families.panic.components?.title, p.deadlockMismatch);
+  assert.equal(s.families.panic.components?.guilty, p.deadlockMismatch);
+  assert.equal(s.families.panic.components?.kind, 1, 'the crash kind is no name: it keeps its agreement');
+  assert.ok(s.families.panic.score! < same.families.panic.score!);
+  // The panic family scored alone (a baseline of vaat eval) does not read the lock state.
+  assert.equal(score(hung, cycle, none, p, ['panic']).families.panic.components?.title, 1);
 });

@@ -21,7 +21,11 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // The same functions reached from a process, a softirq or a hardirq: the entry frames are generic
   // and dropped from the alignment, so the context is compared here.
   const ctxDiffer = a.context !== undefined && b.context !== undefined && a.context !== b.context;
-  const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1);
+  // Version 10: two hangs, one a deadlock cycle and one not (a holder that sleeps, a chain that ends
+  // in a sleeper): the victims' functions are not the same bug by their names.
+  const lockDiffer = ctx.machine && !!ctx.deadlockDiffers && ctx.params.deadlockMismatch !== undefined;
+  const lockMech = lockDiffer ? ctx.params.deadlockMismatch! : 1;
+  const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * lockMech;
   if (ctxDiffer) differed.push(`crashed in different contexts: ${a.context} / ${b.context}`);
   if (primDiffer) differed.push(`stuck CPUs spin in different primitives: ${a.primitive ?? 'none (spinning on its own)'} / ${b.primitive ?? 'none (spinning on its own)'}`);
   if (stack !== null && al.lengthA && al.lengthB) {
@@ -46,7 +50,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // in one function, one spinning on a lock and one in its own loop, are not the same stall by that
   // name. Not with a console log on a side: there the title is the report's identity, and the syzbot
   // tuning half did not gain from it (one bug reached from a syscall and from a timer keeps its title).
-  const mech = ctx.machine ? (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) : 1;
+  const mech = ctx.machine ? (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * lockMech : 1;
   const components = { stack, title: title === null ? null : title * mech, guilty: guilty === null ? null : guilty * mech, kind };
   // Between two dumps, names most crashes in the store share say little: the stack, the title
   // and the guilty function weigh as much as their names are rare; the crash kind is no name.
@@ -56,7 +60,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   const named = nameScale(ctx, [a.guilty, b.guilty]);
   const template = (t: string, fn: string | null) => (fn ? t.split(fn).join('\u0000') : t);
   const titleNamed = !(ta && tb && template(ta, a.guilty) !== template(tb, b.guilty));
-  const stackNamed = !primDiffer && !ctxDiffer;
+  const stackNamed = !primDiffer && !ctxDiffer && !lockDiffer;
   const scale = {
     stack: stackNamed ? (stackRarity(a.frames, ctx) + stackRarity(b.frames, ctx)) / 2 : 1,
     title: titleNamed ? named : 1,

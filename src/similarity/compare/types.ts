@@ -59,6 +59,12 @@ export interface ScorerParams {
    * Absent: 1.
    */
   hungTaskPanic?: number;
+  /**
+   * Version 10: between two dumps whose lock states are both known, one a deadlock cycle and the
+   * other not, the panic stack, title and guilty function are multiplied by this (as
+   * stuckPrimitiveMismatch). Absent: 1.
+   */
+  deadlockMismatch?: number;
 }
 
 export interface CompareContext {
@@ -66,6 +72,8 @@ export interface CompareContext {
   params: ScorerParams;
   /** Both sides are dumps: the machine-state families take part, and can carry the score when names say little. */
   machine: boolean;
+  /** Both sides' lock states are known and exactly one of them is a deadlock cycle. */
+  deadlockDiffers?: boolean;
 }
 
 /** The weight scale of a name-comparing component: the names' mean rarity, when version 7's rule applies. */
