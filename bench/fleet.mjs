@@ -205,8 +205,9 @@ else {
   await engine.close();
 }
 // Whatever the set-up wrote (an index file, PostgreSQL's pages) goes to the disk before the API
-// starts: the kernel writes dirty pages back 30 s later, and a 250 MB burst inside the measured run
-// stalled it (paced runs of 2026-12-06 had their slowest requests 10 s in, 30 s after the set-up saved the index).
+// starts: the kernel writes dirty pages back 30 s later, and a 250 MB writeback of the set-up's
+// index landed inside the measured run (2026-12-06; the stall beside it was the pool's, but the
+// set-up's I/O has no business in the run either).
 execFileSync('sync');
 const svc = await startApi(db, tmp);
 // The clients run in their own process, as they would on other machines: their

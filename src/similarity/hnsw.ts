@@ -81,9 +81,10 @@ function vectorKey(v: Float32Array): number {
 /**
  * Push a file's (or a directory's) written pages to the disk now. A save syncs
  * before it renames: a crash then leaves the old index or the new one, and the
- * kernel's delayed writeback of a few hundred megabytes does not land seconds
- * later on whatever the process is doing by then (it stalled a query node's
- * answers by up to 144 ms, 30 s after an index was written: bench/fleet.mjs).
+ * write of a few hundred megabytes is paid by the save, not by whatever the
+ * machine does when the kernel writes dirty pages back 30 s later (a 250 MB
+ * writeback landed inside bench/fleet.mjs's measured run; the stall it seemed to
+ * cause there turned out to be the PostgreSQL pool's, see postgres.ts).
  */
 function syncPath(p: string): void {
   const fd = fs.openSync(p, 'r');
