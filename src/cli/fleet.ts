@@ -71,7 +71,9 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
       // (bench/fleet.mjs --match-only, 100 k store, five runs each, back to back:
       // bench/results/fleet-100000-scavenge-tenth-session.json): paced p99 median 27.6 ms against
       // 33.5 (the runs' spreads overlap: 22.6–49.9 and 23.8–53.5), saturated 315/s against 291.
-      // Weak evidence, a sound mechanism, nothing lost: the default here. V8 reads the flag at each scavenge.
+      // Those runs still carried the bench's client start-up and the pool's 10 s stall (found in the
+      // eleventh session, README), which the comparison did not separate: weak evidence, a sound
+      // mechanism, nothing lost: the default here. V8 reads the flag at each scavenge.
       if (!o.parallelScavenge) (await import('node:v8')).setFlagsFromString('--no-parallel-scavenge');
       const { startService } = await import('../fleet/service.js');
       try {
