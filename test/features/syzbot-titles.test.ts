@@ -78,7 +78,7 @@ test('syzbot corpus: titles per crash kind on the tuning half and on the half th
   const held = total(parts.test);
   // What the rules reach, pinned so a regression shows (targets and figures: README).
   assert.ok(tune.ok / tune.n >= 0.9, `tuning half ${tune.ok}/${tune.n}`);
-  assert.ok(held.ok / held.n >= 0.885, `measured half ${held.ok}/${held.n}`);
+  assert.ok(held.ok / held.n >= 0.9, `measured half ${held.ok}/${held.n}`);
   assert.ok(median >= 12, `median frames ${median}`);
   assert.ok(corrupted / reports.length < 0.03, `${corrupted} reports called corrupted`);
 });
