@@ -24,6 +24,12 @@ export interface PanicPart {
   oops: string | null;
   /** Text after "Kernel panic - not syncing: ", null when the kernel did not panic by message (oops straight to kdump). */
   message: string | null;
+  /**
+   * What a debugging check printed just before its report, addresses replaced and cut before
+   * its first " (" ("list_add corruption. prev->next should be next"): which invariant broke
+   * (features/data/oops.json `checks`). Absent in signatures made before it was read.
+   */
+  check?: string | null;
   /** Normalized frames of the report's stack, innermost first, with boundary markers (at most 48). */
   frames: string[];
   /** The stack had more frames than `frames` holds. */
@@ -122,6 +128,24 @@ export function panicFromText(text: string): PanicPart {
   return panicFromLines(lines);
 }
 
+let checkRes: RegExp[] | null = null;
+
+/** The check line among the four before the report's first line (same printk context when caller ids are printed), normalized; null when there is none. */
+function checkBefore(lines: ConsoleLine[], start: number): string | null {
+  checkRes ??= dataJson<{ checks: string[] }>('features/data/oops.json').checks.map((c) => new RegExp(c));
+  const ctx = lines[start]?.ctx ?? null;
+  for (let i = start - 1; i >= 0 && i >= start - 4; i--) {
+    const l = lines[i]!;
+    if (ctx !== null && l.ctx !== null && l.ctx !== ctx) continue;
+    const t = l.text.trim();
+    if (!checkRes.some((re) => re.test(t))) continue;
+    const cut = t.replace(/\b(?:0x)?[0-9a-f]{8,16}\b/gi, 'ADDR');
+    const paren = cut.indexOf(' (');
+    return (paren >= 0 ? cut.slice(0, paren) : cut).replace(/[.,:;\s]+$/, '').slice(0, 200);
+  }
+  return null;
+}
+
 export function panicFromLines(lines: ConsoleLine[]): PanicPart {
   const ex = titles();
   const r = ex.extractLines(lines);
@@ -153,6 +177,7 @@ export function panicFromLines(lines: ConsoleLine[]): PanicPart {
     title: r.title,
     oops: normalizeTitle(r.report[0]?.text.slice(r.report[0].text.search(/\S/)) ?? ''),
     message,
+    check: checkBefore(lines, r.start),
     frames,
     framesTruncated: trace.truncated,
     sources: srcs.some((x) => x !== null) ? srcs : null,
