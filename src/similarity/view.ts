@@ -10,7 +10,7 @@ import { stuckPrimitive } from '../../features/locks.js';
 import { executionContext, ownFrames } from '../../features/panic.js';
 
 /** Bump when what a view holds changes: stores re-derive their views (vaat reindex). */
-export const VIEW_VERSION = 3; // 3: the crash's execution context and a stuck CPU's lock primitive (panic.context, panic.primitive)
+export const VIEW_VERSION = 4; // 3: the crash's execution context and a stuck CPU's lock primitive (panic.context, panic.primitive); 4: the debugging check that fired (panic.check)
 
 /** What a store records as the rules of a signature: the signature rules and the view derived from them. */
 export function storedRulesVersion(): string {
@@ -33,6 +33,8 @@ export interface SignatureView {
     context?: string;
     /** A stuck CPU's lock primitive (features/locks.ts stuckPrimitive); absent when not a stuck CPU (and in views stored before version 3). */
     primitive?: string | null;
+    /** The debugging check that fired (features/panic.ts check); absent when none did (and in views stored before version 4). */
+    check?: string;
   } | null;
   locks: Signature['locks'];
   runqueue: {
@@ -70,6 +72,7 @@ export function viewOf(sig: Signature): SignatureView {
           frames: ownFrames(p.frames, context).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
           message: p.message, corrupted: p.corrupted, context,
           ...(primitive === undefined ? {} : { primitive }),
+          ...(p.check ? { check: p.check } : {}),
         }
       : null,
     locks: sig.locks,

@@ -59,3 +59,24 @@ test('two hung-task dumps titled in one function, one a deadlock cycle: the pani
   // The panic family scored alone (a baseline of vaat eval) does not read the lock state.
   assert.equal(score(hung, cycle, none, p, ['panic']).families.panic.components?.title, 1);
 });
+
+test('two list corruptions from different list_debug checks: the panic names agree at checkMismatch between dumps only (scorer version 11)', () => {
+  // The shared dumps hold no list corruption: the check is set on the null-deref dump's own view, as the
+  // lab's use-after-free (prev->next) and overwritten-head (next->prev) runs carry it.
+  const own = viewOf(fixtureSignature('nullderef')).panic!;
+  const p = defaultParams();
+  assert.ok(p.checkMismatch !== undefined && p.checkMismatch < 1);
+  const a = { ...own, check: 'list_add corruption. prev->next should be next' };
+  const b = { ...own, check: 'list_add corruption. next->prev should be prev' };
+  const same = comparePanic(a, { ...a }, ctx);
+  assert.equal(same.components?.title, 1);
+  const s = comparePanic(a, b, ctx);
+  assert.equal(s.components?.title, p.checkMismatch);
+  assert.equal(s.components?.guilty, p.checkMismatch);
+  assert.equal(s.components?.kind, 1);
+  assert.match(s.differed.join(';'), /different checks fired: "list_add corruption\. prev->next should be next" \/ "list_add corruption\. next->prev should be prev"/);
+  assert.ok(s.score! < same.score!);
+  // A check on one side only says nothing; with a console log on a side nothing changes.
+  assert.equal(comparePanic(a, own, ctx).components?.title, 1);
+  assert.equal(comparePanic(a, b, { ...ctx, machine: false }).components?.title, 1);
+});

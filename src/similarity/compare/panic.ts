@@ -24,7 +24,12 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // Version 10: two hangs, one a deadlock cycle and one not (a holder that sleeps, a chain that ends
   // in a sleeper): the victims' functions are not the same bug by their names.
   const lockDiffer = ctx.machine && !!ctx.deadlockDiffers && ctx.params.deadlockMismatch !== undefined;
-  const lockMech = lockDiffer ? ctx.params.deadlockMismatch! : 1;
+  // Version 11: two crashes from a debugging check, different checks (list_debug found the previous
+  // entry's next pointer wrong in one, the next entry's prev pointer in the other): not the same
+  // corruption by their names. Between dumps only, as the other mechanism rules for names.
+  const checkDiffer = ctx.machine && !!a.check && !!b.check && a.check !== b.check && ctx.params.checkMismatch !== undefined;
+  const lockMech = (lockDiffer ? ctx.params.deadlockMismatch! : 1) * (checkDiffer ? ctx.params.checkMismatch! : 1);
+  if (checkDiffer) differed.push(`different checks fired: "${a.check}" / "${b.check}"`);
   const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * lockMech;
   if (ctxDiffer) differed.push(`crashed in different contexts: ${a.context} / ${b.context}`);
   if (primDiffer) differed.push(`stuck CPUs spin in different primitives: ${a.primitive ?? 'none (spinning on its own)'} / ${b.primitive ?? 'none (spinning on its own)'}`);
@@ -60,7 +65,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   const named = nameScale(ctx, [a.guilty, b.guilty]);
   const template = (t: string, fn: string | null) => (fn ? t.split(fn).join('\u0000') : t);
   const titleNamed = !(ta && tb && template(ta, a.guilty) !== template(tb, b.guilty));
-  const stackNamed = !primDiffer && !ctxDiffer && !lockDiffer;
+  const stackNamed = !primDiffer && !ctxDiffer && !lockDiffer && !checkDiffer;
   const scale = {
     stack: stackNamed ? (stackRarity(a.frames, ctx) + stackRarity(b.frames, ctx)) / 2 : 1,
     title: titleNamed ? named : 1,

@@ -65,6 +65,12 @@ export interface ScorerParams {
    * stuckPrimitiveMismatch). Absent: 1.
    */
   deadlockMismatch?: number;
+  /**
+   * Version 11: between two dumps whose crashes both came from a debugging check, checks that
+   * differ (list_debug's prev->next against next->prev) multiply the panic stack, title and
+   * guilty function by this (as stuckPrimitiveMismatch). Absent: 1.
+   */
+  checkMismatch?: number;
 }
 
 export interface CompareContext {
