@@ -28,9 +28,9 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // entry's next pointer wrong in one, the next entry's prev pointer in the other): not the same
   // corruption by their names. Between dumps only, as the other mechanism rules for names.
   const checkDiffer = ctx.machine && !!a.check && !!b.check && a.check !== b.check && ctx.params.checkMismatch !== undefined;
-  const lockMech = (lockDiffer ? ctx.params.deadlockMismatch! : 1) * (checkDiffer ? ctx.params.checkMismatch! : 1);
+  const mechNames = (lockDiffer ? ctx.params.deadlockMismatch! : 1) * (checkDiffer ? ctx.params.checkMismatch! : 1);
   if (checkDiffer) differed.push(`different checks fired: "${a.check}" / "${b.check}"`);
-  const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * lockMech;
+  const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * mechNames;
   if (ctxDiffer) differed.push(`crashed in different contexts: ${a.context} / ${b.context}`);
   if (primDiffer) differed.push(`stuck CPUs spin in different primitives: ${a.primitive ?? 'none (spinning on its own)'} / ${b.primitive ?? 'none (spinning on its own)'}`);
   if (stack !== null && al.lengthA && al.lengthB) {
@@ -55,7 +55,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // in one function, one spinning on a lock and one in its own loop, are not the same stall by that
   // name. Not with a console log on a side: there the title is the report's identity, and the syzbot
   // tuning half did not gain from it (one bug reached from a syscall and from a timer keeps its title).
-  const mech = ctx.machine ? (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * lockMech : 1;
+  const mech = ctx.machine ? (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * mechNames : 1;
   const components = { stack, title: title === null ? null : title * mech, guilty: guilty === null ? null : guilty * mech, kind };
   // Between two dumps, names most crashes in the store share say little: the stack, the title
   // and the guilty function weigh as much as their names are rare; the crash kind is no name.
