@@ -146,6 +146,24 @@ function checkBefore(lines: ConsoleLine[], start: number): string | null {
   return null;
 }
 
+let siteRes: RegExp[] | null = null;
+
+/**
+ * Where an assertion that names its place fired ("kernel BUG at mm/slub.c:419!" → "kernel BUG at
+ * slub.c"), read from the report's first line (features/data/oops.json `sites`): the file without
+ * its directory (an out-of-tree module prints its build path) or its line (lines move between
+ * builds). Null when the report names no site.
+ */
+export function assertionSite(oops: string | null): string | null {
+  if (!oops) return null;
+  siteRes ??= dataJson<{ sites: string[] }>('features/data/oops.json').sites.map((c) => new RegExp(c));
+  for (const re of siteRes) {
+    const m = re.exec(oops);
+    if (m) return (m[1] ? m[0].replace(m[1], '') : m[0]).slice(0, 200);
+  }
+  return null;
+}
+
 export function panicFromLines(lines: ConsoleLine[]): PanicPart {
   const ex = titles();
   const r = ex.extractLines(lines);

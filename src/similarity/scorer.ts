@@ -12,7 +12,7 @@ import { NO_STATS } from './frames.js';
 import type { CompareContext, FamilyScore, ScorerParams } from './compare/types.js';
 import { comparePanic } from './compare/panic.js';
 import { compareLocks } from './compare/locks.js';
-import { compareRunqueue } from './compare/runqueue.js';
+import { compareRunqueue, queuedPile } from './compare/runqueue.js';
 import { compareCgroup } from './compare/cgroup.js';
 import { compareTaint } from './compare/taint.js';
 import { compareCpu } from './compare/cpu.js';
@@ -40,7 +40,12 @@ export function score(a: SignatureView, b: SignatureView, frames: FrameStats = N
   const machine = !!(a.locks && b.locks) || !!(a.runqueue && b.runqueue) || !!(a.cpu && b.cpu);
   // The lock state's say in the panic names (version 10) is the locks family's: not when it is left out.
   const deadlockDiffers = (!only || only.includes('locks')) && !!(a.locks && b.locks) && !!a.locks.deadlock !== !!b.locks.deadlock;
-  const ctx: CompareContext = { frames, params, machine, deadlockDiffers };
+  // The runqueue's say in a stuck CPU's panic names (version 12) is the runqueue family's: not when it is left out.
+  const pm = params.pileMismatch;
+  const stuck = a.panic?.primitive !== undefined && b.panic?.primitive !== undefined;
+  const piles = pm && stuck && (!only || only.includes('runqueue')) && a.runqueue && b.runqueue ? { a: queuedPile(a.runqueue), b: queuedPile(b.runqueue) } : null;
+  const pileDiffers = piles && piles.a >= pm!.min !== piles.b >= pm!.min ? piles : undefined;
+  const ctx: CompareContext = { frames, params, machine, deadlockDiffers, pileDiffers };
   const all: Record<FamilyName, FamilyScore> = {
     panic: comparePanic(a.panic, b.panic, ctx),
     locks: compareLocks(a.locks, b.locks, ctx),

@@ -7,10 +7,10 @@ import type { Signature } from '../../features/signature.js';
 import { rulesVersion } from '../../features/rules.js';
 import { MARKERS, frameFunction } from '../../features/trace.js';
 import { stuckPrimitive } from '../../features/locks.js';
-import { executionContext, ownFrames } from '../../features/panic.js';
+import { assertionSite, executionContext, ownFrames } from '../../features/panic.js';
 
 /** Bump when what a view holds changes: stores re-derive their views (vaat reindex). */
-export const VIEW_VERSION = 4; // 3: the crash's execution context and a stuck CPU's lock primitive (panic.context, panic.primitive); 4: the debugging check that fired (panic.check)
+export const VIEW_VERSION = 5; // 3: the crash's execution context and a stuck CPU's lock primitive (panic.context, panic.primitive); 4: the debugging check that fired (panic.check); 5: a BUG()'s site as the check, the CPUs with a state (cpu.stated)
 
 /** What a store records as the rules of a signature: the signature rules and the view derived from them. */
 export function storedRulesVersion(): string {
@@ -33,7 +33,7 @@ export interface SignatureView {
     context?: string;
     /** A stuck CPU's lock primitive (features/locks.ts stuckPrimitive); absent when not a stuck CPU (and in views stored before version 3). */
     primitive?: string | null;
-    /** The debugging check that fired (features/panic.ts check); absent when none did (and in views stored before version 4). */
+    /** The debugging check that fired (features/panic.ts check), else the site of a BUG() (assertionSite, view version 5); absent when neither (and in views stored before version 4). */
     check?: string;
   } | null;
   locks: Signature['locks'];
@@ -51,7 +51,12 @@ export interface SignatureView {
   } | null;
   cgroup: { hot: Array<{ path: string; blocked: number; running: number; throttled: boolean }>; throttled: string[]; restricted: string[] } | null;
   taint: { letters: string; inPanicStack: string[]; lockHolder: string[]; modules: string[] } | null;
-  cpu: { online: number; noRegisters: number; idle: number; lazyTlb: number; staleTlb: number; busy: string[] } | null;
+  /**
+   * stated: CPUs found idle or busy (view version 5). A panic without kdump stops the other CPUs and
+   * clears them from cpu_online_mask (smp_send_stop), so a dump captured after it (QEMU's) counts one
+   * CPU online while its other CPUs still show what they ran: the idle share is over these.
+   */
+  cpu: { online: number; stated?: number; noRegisters: number; idle: number; lazyTlb: number; staleTlb: number; busy: string[] } | null;
 }
 
 export function viewOf(sig: Signature): SignatureView {
@@ -72,7 +77,8 @@ export function viewOf(sig: Signature): SignatureView {
           frames: ownFrames(p.frames, context).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
           message: p.message, corrupted: p.corrupted, context,
           ...(primitive === undefined ? {} : { primitive }),
-          ...(p.check ? { check: p.check } : {}),
+          // A check line before the report, else (view version 5) the assertion's site.
+          ...(p.check || assertionSite(p.oops) ? { check: p.check || assertionSite(p.oops)! } : {}),
         }
       : null,
     locks: sig.locks,
@@ -85,7 +91,7 @@ export function viewOf(sig: Signature): SignatureView {
       : null,
     cgroup: c ? { hot: c.hot.map((h) => ({ path: h.path, blocked: h.blocked, running: h.running, throttled: h.nrThrottled > 0 })), throttled: c.throttled, restricted: c.restricted } : null,
     taint: t ? { letters: t.letters, inPanicStack: t.inPanicStack, lockHolder: t.lockHolder, modules: t.modules.map((m) => m.name) } : null,
-    cpu: u ? { online: u.onlineCount, noRegisters: u.noRegisters.length, idle: u.idleCpus.length, lazyTlb: u.lazyTlb.length, staleTlb: u.staleTlb.length, busy: [...new Set(u.busy.map((b) => b.comm))].sort() } : null,
+    cpu: u ? { online: u.onlineCount, stated: u.idleCpus.length + u.busyCpus.length, noRegisters: u.noRegisters.length, idle: u.idleCpus.length, lazyTlb: u.lazyTlb.length, staleTlb: u.staleTlb.length, busy: [...new Set(u.busy.map((b) => b.comm))].sort() } : null,
   };
 }
 

@@ -59,3 +59,21 @@ test('syzbot corpus, test half: the engine beats syzbot\'s title equality at rec
     assert.ok(['duplicate', 'new', 'uncertain'].includes(q.decision));
   }
 });
+
+test('the fitted clustering cut: when several cuts give the tuning half its best B³ F1, the middle one, not the plateau\'s edge', () => {
+  // Two root causes per half, four items each; within a root cause similarity 0.9, across 0.2: every
+  // cut from 0.25 to 0.90 on the grid separates them exactly (B³ F1 1), 0.05 to 0.20 merge them.
+  const label = (i: number) => `cause-${i >> 2}`;
+  const items = Array.from({ length: 16 }, (_, i) => ({ idx: i, id: `i${i}`, label: label(i), kind: 'log', time: null, group: null, split: i < 8 ? 'tune' : 'test', extra: {} }) as unknown as EvalItem);
+  const sim = (a: number, b: number) => (label(a) === label(b) ? 0.9 : 0.2);
+  const matcher = {
+    name: 'two-level', about: 'within 0.9, across 0.2', calibrated: true, missing: 'zero' as const,
+    scores: (q: number, allow: (i: number) => boolean) => new Map(items.filter((it) => it.idx !== q && allow(it.idx)).map((it) => [it.idx, sim(q, it.idx)])),
+    edges: (ids: number[]) => ids.flatMap((a, x) => ids.slice(x + 1).map((b) => ({ a, b, similarity: sim(a, b) }))),
+  };
+  const r = evaluate(items, [matcher], { protocols: ['loo'], rounds: 20 });
+  const cut = r.matchers[0]!.thresholds.cluster!;
+  // Ties: 0.25, 0.30, …, 0.90 (14 cuts); the middle (lower of the two middles) is 0.55.
+  assert.ok(Math.abs(cut - 0.55) < 1e-9, `cut ${cut}`);
+  assert.equal(r.matchers[0]!.test.clustering!.f1!.value, 1);
+});

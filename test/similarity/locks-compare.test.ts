@@ -119,3 +119,26 @@ test('between two hung-task dumps the panic family weighs hungTaskPanic of its w
   // A console log on a side: the machine state takes no part and nothing changes.
   assert.equal(score({ ...hung, locks: null, runqueue: null, cpu: null, cgroup: null } as typeof hung, hung, { n: 0, df: () => 0 }, p).families.panic.weight, p.consoleFamilies.panic! * (s.families.panic.evidence ?? 1));
 });
+
+test('a stray D-state kworker on both sides (a soft lockup and a spinlock lockup): the family agrees, but weighs strayBlocked of its weight (scorer version 12)', () => {
+  // crash's ps and foreach bt: one kworker in UN on each; on the soft lockup it waits in synchronize_rcu,
+  // a grace period the stuck CPU holds up — a consequence of any stall, not the bug.
+  assert.equal(uninterruptible('softlockup'), 1);
+  assert.equal(uninterruptible('spinlockup'), 1);
+  const bt = fixture('softlockup').crash('foreach-bt');
+  const kworker = /\s(\d+)\s+\d+\s+\d+\s+\S+\s+UN\s/.exec(fixture('softlockup').crash('ps'))![1]!;
+  const its = bt.slice(bt.indexOf(`PID: ${kworker} `)).split(/\n\s*\n/)[0]!;
+  assert.match(its, /synchronize_rcu/);
+  const a = sig('softlockup').locks!;
+  const b = sig('spinlockup').locks!;
+  assert.deepEqual([a.locks.length, b.locks.length], [0, 0]);
+  const s = compareLocks(a, b, ctx);
+  assert.equal(s.score, 1, 'the same kind of wait on both sides');
+  assert.equal(s.evidence, ctx.params.strayBlocked);
+  assert.match(s.differed.join(';'), /wait on no lock on either side/);
+  // In the total the family weighs that much less.
+  const t = score(viewOf(sig('softlockup')), viewOf(sig('spinlockup')), { n: 0, df: () => 0 }, ctx.params);
+  assert.ok(Math.abs(t.families.locks.weight - ctx.params.families.locks * ctx.params.strayBlocked) < 1e-12);
+  // A contended lock keeps the family's full weight.
+  assert.equal(compareLocks(sig('hung').locks!, sig('hung').locks!, ctx).evidence, undefined);
+});

@@ -1,4 +1,4 @@
-// The panic family's comparison where the mechanism differs (scorer versions 9 and 10): a stuck
+// The panic family's comparison where the mechanism differs (scorer versions 9 to 12): a stuck
 // CPU's primitive, or a deadlock cycle on one side only, lowers what the names agree on, not the stacks alone. Checked on the
 // shared soft-lockup dump, whose spinning CPU crash's `bt -a` shows in lab_spinner's own loop.
 
@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, fixtureSignature } from '../helpers/fixtures.js';
 import { comparePanic } from '../../src/similarity/compare/panic.js';
+import { queuedPile } from '../../src/similarity/compare/runqueue.js';
 import { defaultParams, score } from '../../src/similarity/scorer.js';
 import { viewOf } from '../../src/similarity/view.js';
 import type { CompareContext } from '../../src/similarity/compare/types.js';
@@ -79,4 +80,37 @@ test('two list corruptions from different list_debug checks: the panic names agr
   // A check on one side only says nothing; with a console log on a side nothing changes.
   assert.equal(comparePanic(a, own, ctx).components?.title, 1);
   assert.equal(comparePanic(a, b, { ...ctx, machine: false }).components?.title, 1);
+});
+
+test('two soft lockups, CPU-bound tasks of one program piled up behind one of them: the panic names agree at pileMismatch, only when the runqueue family takes part (scorer version 12)', () => {
+  // crash's runq on the shared soft lockup: behind the spinner on CPU 0 only per-CPU kernel threads
+  // (kworker/0:1, kworker/0:1H, ksoftirqd/0) are queued — a spinner alone.
+  const runq = fixture('softlockup').crash('runq');
+  const cpu0 = runq.slice(0, runq.indexOf('CPU 1 RUNQUEUE'));
+  assert.match(cpu0, /CURRENT: PID: \d+\s+TASK: \S+\s+COMMAND: "labcrash-spin"/);
+  const queued = [...cpu0.matchAll(/\[\d+\] PID: \d+\s+TASK: \S+\s+COMMAND: "([^"]+)"/g)].map((m) => m[1]!);
+  assert.deepEqual(queued.sort(), ['ksoftirqd/0', 'kworker/0:1', 'kworker/0:1H']);
+  const soft = viewOf(fixtureSignature('softlockup'));
+  assert.equal(soft.runqueue!.panicQueued.length, queued.length);
+  assert.equal(queuedPile(soft.runqueue), 0, 'per-CPU kernel threads are no pile');
+  const p = defaultParams();
+  assert.ok(p.pileMismatch && p.pileMismatch.factor < 1);
+  const none = { n: 0, df: () => 0 };
+  // The same report with four threads of one program queued behind the spinner (what the lab's
+  // runqueue-imbalance scenario leaves: CPU-bound threads pinned to the stuck CPU).
+  const piled = { ...soft, runqueue: { ...soft.runqueue!, panicQueued: [...soft.runqueue!.panicQueued, 'hog', 'hog', 'hog', 'hog'] } };
+  assert.equal(queuedPile(piled.runqueue), 4);
+  assert.equal(score(soft, soft, none, p).families.panic.components?.title, 1);
+  const s = score(soft, piled, none, p);
+  assert.equal(s.families.panic.components?.title, p.pileMismatch.factor);
+  assert.equal(s.families.panic.components?.guilty, p.pileMismatch.factor);
+  assert.match(s.families.panic.differed.join(';'), /piled up behind the stuck CPU on one side only: 0 \/ 4/);
+  // Both piled: the same mechanism. The panic family alone does not read runqueues. A crash that is no
+  // stuck CPU (the sysrq dump) with a pile beside it: the rule is about what queued behind a spinner.
+  assert.equal(score(piled, piled, none, p).families.panic.components?.title, 1);
+  assert.equal(score(soft, piled, none, p, ['panic']).families.panic.components?.title, 1);
+  const sysrq = viewOf(fixtureSignature('sysrq'));
+  assert.equal(sysrq.panic!.primitive, undefined);
+  const sysrqPiled = { ...sysrq, runqueue: { ...sysrq.runqueue!, panicQueued: ['hog', 'hog', 'hog', 'hog'] } };
+  assert.equal(score(sysrq, sysrqPiled, none, p).families.panic.components?.title, 1);
 });

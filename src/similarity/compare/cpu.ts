@@ -12,9 +12,10 @@ export function compareCpu(a: SignatureView['cpu'], b: SignatureView['cpu'], ctx
   const noRegs = Number(a.noRegisters > 0 === b.noRegisters > 0);
   if (a.noRegisters > 0 && b.noRegisters > 0) agreed.push('CPUs that saved no registers on both sides');
   else if (!noRegs) differed.push(`CPUs without saved registers: ${a.noRegisters} / ${b.noRegisters}`);
-  const fa = a.online ? a.idle / a.online : 0;
-  const fb = b.online ? b.idle / b.online : 0;
-  const idle = 1 - Math.abs(fa - fb);
+  // The idle share over the CPUs that showed a state (view version 5; before it, over the online
+  // ones, which a panic without kdump leaves at one): a share, so never above 1.
+  const share = (v: NonNullable<SignatureView['cpu']>) => Math.min(1, (v.stated ?? v.online) ? v.idle / (v.stated ?? v.online) : 0);
+  const idle = 1 - Math.abs(share(a) - share(b));
   const stale = Number(a.staleTlb > 0 === b.staleTlb > 0);
   if (!stale) differed.push(`stale TLB on one side only`);
   const busy = a.busy.length || b.busy.length ? jaccard(a.busy, b.busy) : null;

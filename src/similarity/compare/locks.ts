@@ -132,5 +132,14 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   const named = !la || !lb || la.kind === lb.kind;
   const scale = { holder: holderNames, lock: named ? nameScale(ctx, [la?.name ? lockKey(la.kind, la.name) : null, lb?.name ? lockKey(lb.kind, lb.name) : null]) : 1 };
   const score = mix(ctx.params.locks, components, scale);
-  return score === null ? absent('nothing comparable') : { score, agreed, differed, components };
+  if (score === null) return absent('nothing comparable');
+  // Version 12: blocked tasks that wait on no lock on both sides (kthreads in wait_for_completion
+  // behind a stuck CPU, a task in I/O) agree on as little as one such task against none says they
+  // differ: the family weighs strayBlocked of its weight.
+  const lockless = (l: Locks) => !l.locks.length && !l.deadlock && !Object.keys(l.waitKinds).some(isLockWait);
+  if (lockless(a) && lockless(b)) {
+    differed.push('blocked tasks wait on no lock on either side: weak evidence');
+    return { score, agreed, differed, components, evidence: ctx.params.strayBlocked };
+  }
+  return { score, agreed, differed, components };
 }

@@ -28,8 +28,12 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   // entry's next pointer wrong in one, the next entry's prev pointer in the other): not the same
   // corruption by their names. Between dumps only, as the other mechanism rules for names.
   const checkDiffer = ctx.machine && !!a.check && !!b.check && a.check !== b.check && ctx.params.checkMismatch !== undefined;
-  const mechNames = (lockDiffer ? ctx.params.deadlockMismatch! : 1) * (checkDiffer ? ctx.params.checkMismatch! : 1);
+  // Version 12: two stuck CPUs, one with CPU-bound tasks of one program piled up behind it and one
+  // spinning alone: runqueue starvation and a lone spinner are not the same stall by their names.
+  const pileDiffer = ctx.machine && !!ctx.pileDiffers && !!ctx.params.pileMismatch;
+  const mechNames = (lockDiffer ? ctx.params.deadlockMismatch! : 1) * (checkDiffer ? ctx.params.checkMismatch! : 1) * (pileDiffer ? ctx.params.pileMismatch!.factor : 1);
   if (checkDiffer) differed.push(`different checks fired: "${a.check}" / "${b.check}"`);
+  if (pileDiffer) differed.push(`tasks of one program piled up behind the stuck CPU on one side only: ${ctx.pileDiffers!.a} / ${ctx.pileDiffers!.b}`);
   const stack = aligned === null ? null : aligned * (primDiffer ? ctx.params.stuckPrimitiveMismatch : 1) * (ctxDiffer ? ctx.params.contextMismatch : 1) * mechNames;
   if (ctxDiffer) differed.push(`crashed in different contexts: ${a.context} / ${b.context}`);
   if (primDiffer) differed.push(`stuck CPUs spin in different primitives: ${a.primitive ?? 'none (spinning on its own)'} / ${b.primitive ?? 'none (spinning on its own)'}`);
@@ -65,7 +69,7 @@ export function comparePanic(a: SignatureView['panic'], b: SignatureView['panic'
   const named = nameScale(ctx, [a.guilty, b.guilty]);
   const template = (t: string, fn: string | null) => (fn ? t.split(fn).join('\u0000') : t);
   const titleNamed = !(ta && tb && template(ta, a.guilty) !== template(tb, b.guilty));
-  const stackNamed = !primDiffer && !ctxDiffer && !lockDiffer && !checkDiffer;
+  const stackNamed = !primDiffer && !ctxDiffer && !lockDiffer && !checkDiffer && !pileDiffer;
   const scale = {
     stack: stackNamed ? (stackRarity(a.frames, ctx) + stackRarity(b.frames, ctx)) / 2 : 1,
     title: titleNamed ? named : 1,

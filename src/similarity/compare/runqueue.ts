@@ -5,6 +5,19 @@
 import type { SignatureView } from '../view.js';
 import { absent, jaccard, mix, multisetJaccard, type CompareContext, type FamilyScore } from './types.js';
 
+/**
+ * The largest group of tasks sharing one name queued on the panic CPU behind its current task,
+ * per-CPU kernel threads left out (kworker/N:N, ksoftirqd/N, migration/N: the kernel names them
+ * "name/cpu", and one of each is queued behind any stuck CPU). A spinner alone leaves 0 to 2
+ * (one CPU: whatever else was runnable); CPU-bound threads of one program pinned behind it pile up.
+ */
+export function queuedPile(r: SignatureView['runqueue']): number {
+  if (!r) return 0;
+  const count = new Map<string, number>();
+  for (const comm of r.panicQueued) if (!comm.includes('/')) count.set(comm, (count.get(comm) ?? 0) + 1);
+  return Math.max(0, ...count.values());
+}
+
 export function compareRunqueue(a: SignatureView['runqueue'], b: SignatureView['runqueue'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent('runqueues not read on one side');
   const agreed: string[] = [];

@@ -71,6 +71,14 @@ export interface ScorerParams {
    * guilty function by this (as stuckPrimitiveMismatch). Absent: 1.
    */
   checkMismatch?: number;
+  /**
+   * Version 12: between two stuck-CPU dumps (soft or hard lockup, RCU stall) whose runqueues are
+   * both known, a pile of runnable tasks of one program queued behind the stuck CPU's current task
+   * on one side only (runqueue starvation against a lone spinner) multiplies the panic stack, title
+   * and guilty function by `factor` (as stuckPrimitiveMismatch). A pile is at least `min` queued
+   * tasks sharing one name, not counting per-CPU kernel threads (named "name/cpu"). Absent: 1.
+   */
+  pileMismatch?: { factor: number; min: number };
 }
 
 export interface CompareContext {
@@ -80,6 +88,8 @@ export interface CompareContext {
   machine: boolean;
   /** Both sides' lock states are known and exactly one of them is a deadlock cycle. */
   deadlockDiffers?: boolean;
+  /** Both sides are stuck CPUs with known runqueues and exactly one has a pile queued behind the stuck task (version 12). */
+  pileDiffers?: { a: number; b: number };
 }
 
 /** The weight scale of a name-comparing component: the names' mean rarity, when version 7's rule applies. */

@@ -202,14 +202,12 @@ export function evaluate(items: EvalItem[], matchers: Matcher[], opts: EvalOptio
     let tuneClusters: ClusteringReport | null = null;
     if (opts.clustering !== false) {
       if (tauCluster === null) {
-        let bestF = -1;
-        for (const t of GRID) {
-          const c = clusterItems(items, m, tuneIds, t, { rounds: 0, seed: o.seed });
-          if ((c.f1?.value ?? 0) > bestF) {
-            bestF = c.f1?.value ?? 0;
-            tauCluster = t;
-          }
-        }
+        // The best cut; when several tie, the middle one: the edge of a plateau is one merge from
+        // falling off it, the middle leaves room both ways.
+        const f1 = GRID.map((t) => clusterItems(items, m, tuneIds, t, { rounds: 0, seed: o.seed }).f1?.value ?? 0);
+        const bestF = Math.max(...f1);
+        const ties = GRID.filter((_, k) => bestF - f1[k]! < 1e-9);
+        tauCluster = ties[(ties.length - 1) >> 1]!;
       }
       tuneClusters = clusterItems(items, m, tuneIds, tauCluster!, o);
     }
