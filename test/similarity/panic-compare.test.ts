@@ -100,6 +100,9 @@ test('two soft lockups, CPU-bound tasks of one program piled up behind one of th
   // runqueue-imbalance scenario leaves: CPU-bound threads pinned to the stuck CPU).
   const piled = { ...soft, runqueue: { ...soft.runqueue!, panicQueued: [...soft.runqueue!.panicQueued, 'hog', 'hog', 'hog', 'hog'] } };
   assert.equal(queuedPile(piled.runqueue), 4);
+  // On one CPU whatever is runnable waits behind the spinner: no pile, whatever queued.
+  assert.equal(soft.runqueue!.cpus, 2);
+  assert.equal(queuedPile({ ...piled.runqueue!, cpus: 1 }), 0);
   assert.equal(score(soft, soft, none, p).families.panic.components?.title, 1);
   const s = score(soft, piled, none, p);
   assert.equal(s.families.panic.components?.title, p.pileMismatch.factor);

@@ -8,11 +8,12 @@ import { absent, jaccard, mix, multisetJaccard, type CompareContext, type Family
 /**
  * The largest group of tasks sharing one name queued on the panic CPU behind its current task,
  * per-CPU kernel threads left out (kworker/N:N, ksoftirqd/N, migration/N: the kernel names them
- * "name/cpu", and one of each is queued behind any stuck CPU). A spinner alone leaves 0 to 2
- * (one CPU: whatever else was runnable); CPU-bound threads of one program pinned behind it pile up.
+ * "name/cpu", and one of each is queued behind any stuck CPU). A spinner alone leaves 0 to 2;
+ * CPU-bound threads of one program pinned behind it pile up. On a machine of one CPU whatever is
+ * runnable waits behind the spinner, and there is nowhere else it could have run: no pile.
  */
 export function queuedPile(r: SignatureView['runqueue']): number {
-  if (!r) return 0;
+  if (!r || r.cpus < 2) return 0;
   const count = new Map<string, number>();
   for (const comm of r.panicQueued) if (!comm.includes('/')) count.set(comm, (count.get(comm) ?? 0) + 1);
   return Math.max(0, ...count.values());
