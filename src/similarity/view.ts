@@ -67,6 +67,8 @@ export function viewOf(sig: Signature): SignatureView {
   const u = sig.cpu;
   const context = p ? executionContext(p.frames) : 'process';
   const primitive = p ? stuckPrimitive(p.kind, p.frames) : undefined;
+  // A check line before the report, else (view version 5) the assertion's site.
+  const check = p ? p.check || assertionSite(p.oops) : null;
   return {
     kind: sig.source.kind,
     release: sig.source.release,
@@ -77,8 +79,7 @@ export function viewOf(sig: Signature): SignatureView {
           frames: ownFrames(p.frames, context).map((f) => (MARKERS.has(f) ? f : frameFunction(f))),
           message: p.message, corrupted: p.corrupted, context,
           ...(primitive === undefined ? {} : { primitive }),
-          // A check line before the report, else (view version 5) the assertion's site.
-          ...(p.check || assertionSite(p.oops) ? { check: p.check || assertionSite(p.oops)! } : {}),
+          ...(check ? { check } : {}),
         }
       : null,
     locks: sig.locks,

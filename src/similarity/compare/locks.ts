@@ -44,6 +44,9 @@ function holdMode(a: Lock, b: Lock, agreed: string[], differed: string[]): numbe
   return parts.length ? parts.reduce((x, y) => x + y, 0) / parts.length : null;
 }
 
+/** No task waits on a lock (none contended, no cycle, no wait in a lock's slow path): blocked tasks, if any, wait on something else. */
+const lockless = (l: Locks) => !l.locks.length && !l.deadlock && !Object.keys(l.waitKinds).some(isLockWait);
+
 export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'], ctx: CompareContext): FamilyScore {
   if (!a || !b) return absent('lock state not read on one side');
   if (!a.blocked && !b.blocked) return absent('no blocked task on either side');
@@ -54,7 +57,7 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
     // not its lock was resolved.
     const one = a.blocked ? a : b;
     const why = `blocked tasks on one side only (${a.blocked} / ${b.blocked})`;
-    if (one.locks.length || one.deadlock || Object.keys(one.waitKinds).some(isLockWait)) return { score: 0, agreed: [], differed: [`${why}, waiting on a lock`] };
+    if (!lockless(one)) return { score: 0, agreed: [], differed: [`${why}, waiting on a lock`] };
     return { score: ctx.params.strayBlocked / one.blocked, agreed: [], differed: [`${why}, waiting on no lock`] };
   }
   const agreed: string[] = [];
@@ -136,7 +139,6 @@ export function compareLocks(a: SignatureView['locks'], b: SignatureView['locks'
   // Version 12: blocked tasks that wait on no lock on both sides (kthreads in wait_for_completion
   // behind a stuck CPU, a task in I/O) agree on as little as one such task against none says they
   // differ: the family weighs strayBlocked of its weight.
-  const lockless = (l: Locks) => !l.locks.length && !l.deadlock && !Object.keys(l.waitKinds).some(isLockWait);
   if (lockless(a) && lockless(b)) {
     differed.push('blocked tasks wait on no lock on either side: weak evidence');
     return { score, agreed, differed, components, evidence: ctx.params.strayBlocked };
