@@ -27,19 +27,32 @@ export interface ConsoleLine {
 }
 
 const PREFIX = /^(?:<\d+>)?\[\s*\d+\.\d+\](?:\[\s*([TC]\d+)\])?\s?/;
+/** A printk timestamp (and caller id) inside a line, after user output. */
+const MID_PREFIX = /\[\s*\d+\.\d{6}\](?:\[\s*[TC]\d+\])?\s/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 /** A caller id without a timestamp (printk.time=0 with caller ids on). */
 const CTX_ONLY = /^\[\s*([TC]\d+)\]\s/;
 
 export function splitConsole(text: string): ConsoleLine[] {
   const out: ConsoleLine[] = [];
   const raw = repairText(text);
+  // Escape sequences (ESC is one of the controls) and control bytes go; most logs have neither.
+  const controls = CONTROL.test(text);
   for (let i = 0; i < raw.length; i++) {
-    // eslint-disable-next-line no-control-regex
-    let l = raw[i]!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
-    // A kernel line may start after user output on the same console line ("/ # [   17.8] INFO: ...").
-    const mid = /\[\s*\d+\.\d{6}\](?:\[\s*[TC]\d+\])?\s/.exec(l);
-    if (mid && mid.index > 0 && !PREFIX.test(l)) l = l.slice(mid.index);
-    const m = PREFIX.exec(l);
+    let l = raw[i]!;
+    if (controls && CONTROL.test(l)) l = l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(CONTROLS, '');
+    let m = PREFIX.exec(l);
+    if (!m) {
+      // A kernel line may start after user output on the same console line ("/ # [   17.8] INFO: ...").
+      const mid = MID_PREFIX.exec(l);
+      if (mid && mid.index > 0) {
+        l = l.slice(mid.index);
+        m = PREFIX.exec(l);
+      }
+    }
     if (m) out.push({ text: l.slice(m[0].length), ctx: m[1] ?? null, kernel: true, index: i });
     else {
       const c = CTX_ONLY.exec(l);
@@ -55,11 +68,14 @@ export function splitConsole(text: string): ConsoleLine[] {
 /** A byte a console log should not hold: controls other than tab..CR and ESC, DEL and above. */
 const isControlByte = (c: number): boolean => ((c < 9 || (c > 13 && c < 32)) && c !== 27) || c >= 0x7f;
 
+/** isControlByte as a character class (code units, as charCodeAt reads them). */
+// eslint-disable-next-line no-control-regex
+const CONTROL_BYTE = /[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\uffff]/;
+
 /** The offset of the first control byte looksBinary counts, -1 when there is none. */
 export function firstControlByte(text: string): number {
-  const n = Math.min(text.length, 65536);
-  for (let i = 0; i < n; i++) if (isControlByte(text.charCodeAt(i))) return i;
-  return -1;
+  const m = CONTROL_BYTE.exec(text.length > 65536 ? text.slice(0, 65536) : text);
+  return m ? m.index : -1;
 }
 
 /**
@@ -69,8 +85,11 @@ export function firstControlByte(text: string): number {
  */
 export function looksBinary(text: string): boolean {
   if (!text.length) return false;
-  let bad = 0;
   const n = Math.min(text.length, 65536);
-  for (let i = 0; i < n; i++) if (isControlByte(text.charCodeAt(i))) bad++;
+  // Most logs have none: the count starts at the first one.
+  const first = firstControlByte(text);
+  if (first < 0) return false;
+  let bad = 0;
+  for (let i = first; i < n; i++) if (isControlByte(text.charCodeAt(i))) bad++;
   return bad / n > 0.3;
 }

@@ -44,6 +44,11 @@ const INLINE_LINE = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SR
  * such when the next line is "<prefix>...<rest>" too.
  */
 const INLINE_IN_TEXT = new RegExp(String.raw`^(.*?)([A-Za-z_][A-Za-z0-9_.$]*) (${SRC}) \[inline\](?: ${SRC})*(:.*)$`);
+/**
+ * What every pattern below needs: a source file's extension, a colon and a line number. A line
+ * without it (most lines of a raw log; messages of a symbolized one) is not tried on them.
+ */
+const HAS_SRC = /\.(?:c|h|S|s|rs|cc|cpp|hpp|inc|lds|y|l):-?\d/;
 /** "func+0x1/0x2 [mod] path/file.c:12" (syzbot): the location after the raw frame (also inside a message, before its ":"). */
 const AFTER_FRAME = new RegExp(String.raw`(\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+(?: \[[A-Za-z0-9_\-]+\])?)((?: ${SRC})+)(?=[ ,;:)]|$)`);
 /** decode_stacktrace.sh: "<prefix>func (a.h:1 b.c:2) [mod]" — offsets replaced by the locations, inlined ones first. */
@@ -56,11 +61,23 @@ function inlineInText(text: string, next: string | undefined): RegExpExecArray |
   return next!.startsWith(m[1]!) && next!.endsWith(m[4]!) ? m : null;
 }
 
+const LOC = /^(.*?):(-?\d+)(?::\d+)?$/;
+
 function parseLoc(s: string): { file: string; line: number | null } {
-  const m = /^(.*?):(-?\d+)(?::\d+)?$/.exec(s)!;
+  const m = LOC.exec(s)!;
   const n = Number(m[2]);
   return { file: m[1]!, line: n >= 0 ? n : null };
 }
+
+/** A line's source: the frame's own location and what was inlined into it. */
+function source(loc: string, inline: InlineFrame[]): LineSource {
+  const m = LOC.exec(loc)!;
+  const n = Number(m[2]);
+  return { file: m[1]!, line: n >= 0 ? n : null, inline };
+}
+
+/** The line with new text and a source (one shape for every line made here: no spread). */
+const withSource = (l: ConsoleLine, text: string, src: LineSource): ConsoleLine => ({ text, ctx: l.ctx, kernel: l.kernel, index: l.index, src });
 
 /**
  * The lines with what symbolizers added taken out: inline lines dropped
@@ -72,33 +89,34 @@ export function unsymbolize(lines: ConsoleLine[]): ConsoleLine[] {
   let pending: InlineFrame[] = [];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
+    const sym = HAS_SRC.test(l.text);
     // Most lines carry no inline marker: the two patterns are not tried on them.
-    const inl = l.text.includes('[inline]') ? INLINE_LINE.exec(l.text) ?? inlineInText(l.text, lines[i + 1]?.text) : null;
+    const inl = sym && l.text.includes('[inline]') ? INLINE_LINE.exec(l.text) ?? inlineInText(l.text, lines[i + 1]?.text) : null;
     if (inl) {
       // A runaway inline chain (garbage input) is cut: 64 inlined levels are more than any compiler makes.
       if (pending.length < 64) pending.push({ function: inl[2]!, ...parseLoc(inl[3]!) });
       continue;
     }
-    const a = AFTER_FRAME.exec(l.text);
+    const a = sym ? AFTER_FRAME.exec(l.text) : null;
     if (a) {
       // Some reports went through a symbolizer twice ("a.c:12 a.c:12"): the last location is the frame's.
-      const locs = a[2]!.trim().split(/\s+/);
-      out.push({ ...l, text: l.text.slice(0, a.index) + a[1] + l.text.slice(a.index + a[0].length), src: { ...parseLoc(locs[locs.length - 1]!), inline: pending } });
+      const locs = a[2]!;
+      out.push(withSource(l, l.text.slice(0, a.index) + a[1] + l.text.slice(a.index + a[0].length), source(locs.slice(locs.lastIndexOf(' ') + 1), pending)));
       pending = [];
       continue;
     }
-    const p = PAREN_FRAME.exec(l.text);
+    const p = sym ? PAREN_FRAME.exec(l.text) : null;
     if (p) {
       const locs = p[3]!.trim().split(/\s+/).map(parseLoc);
       const own = locs[locs.length - 1]!;
       const inline = [...pending, ...locs.slice(0, -1).map((x) => ({ function: null, ...x }))];
-      out.push({ ...l, text: `${p[1]}${p[2]}+0x0/0x0${p[4] ?? ''}`, src: { ...own, inline } });
+      out.push(withSource(l, `${p[1]}${p[2]}+0x0/0x0${p[4] ?? ''}`, { file: own.file, line: own.line, inline }));
       pending = [];
       continue;
     }
     // Inline frames belong to the frame line that follows them; anything else in between ends them.
     if (pending.length && l.text.trim() !== '') {
-      out.push({ ...l, src: { file: null, line: null, inline: pending } });
+      out.push(withSource(l, l.text, { file: null, line: null, inline: pending }));
       pending = [];
       continue;
     }

@@ -14,6 +14,21 @@ test('binary garbage is not a console log', () => {
   const junk = Buffer.alloc(8192);
   for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919) & 0xff;
   assert.throws(() => signatureFromConsole(junk.toString('latin1'), 'junk'), NotAConsoleLogError);
+  // The error says where the first control byte is: after six printable bytes here; a DEL or a byte above it counts, ESC does not.
+  assert.throws(() => signatureFromConsole('hello\n' + junk.toString('latin1'), 'junk'), /first at offset 6\)/);
+  assert.throws(() => signatureFromConsole('\x1b[0mhi\x7f' + junk.toString('latin1'), 'junk'), /first at offset 6\)/);
+});
+
+test('escape sequences and control bytes a serial console adds do not change what is read', () => {
+  const clean = fixture('hung').console();
+  // Colour on, a NUL and colour off around a line; a bell at the end of the next (before the log's CR).
+  const dirty = clean.split('\n').map((l, i) => (i % 3 === 0 ? `\x1b[1;31m${l.replace(/\r?$/, '\x00\x1b[0m$&')}` : i % 3 === 1 ? l.replace(/\r?$/, '\x07$&') : l)).join('\n');
+  const a = signatureFromConsole(clean, 'clean.log').panic!;
+  const b = signatureFromConsole(dirty, 'dirty.log').panic!;
+  // The shared hung-task dump: khungtaskd's report, titled as syzkaller titles it.
+  assert.match(a.title!, /^INFO: task hung in lab_waiter$/);
+  assert.equal(b.title, a.title);
+  assert.deepEqual(b.frames, a.frames);
 });
 
 test('an oops cut off after its first lines is titled "... in corrupted" and marked corrupted', () => {
