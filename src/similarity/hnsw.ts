@@ -31,10 +31,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import hnswlib from 'hnswlib-node';
+import type { HierarchicalNSW } from 'hnswlib-node';
+import { hnswlibAddon } from './hnsw-addon.js';
 import type { Store } from './store.js';
 
-const { HierarchicalNSW } = hnswlib;
 
 export interface IndexParams {
   m: number;
@@ -112,7 +112,7 @@ function fileSha256(file: string): string {
 }
 
 export class VectorIndex {
-  private hnsw: InstanceType<typeof HierarchicalNSW>;
+  private hnsw: HierarchicalNSW;
   private capacity: number;
   /** The highest signature sequence number added. */
   seq = 0;
@@ -124,7 +124,7 @@ export class VectorIndex {
   private count = 0;
 
   private constructor(readonly dimension: number, readonly params: IndexParams) {
-    this.hnsw = new HierarchicalNSW('ip', dimension);
+    this.hnsw = new (hnswlibAddon().HierarchicalNSW)('ip', dimension);
     this.capacity = 0;
   }
 
