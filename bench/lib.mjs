@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED = process.env.VAAT_SHARED ?? resolve(ROOT, '..', 'shared');
@@ -143,4 +144,15 @@ export function coresCeiling(seconds = 3) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'cores.mjs'), '--seconds', String(seconds)], { encoding: 'utf8' });
   const m = /([\d.]+)× one/.exec(r.stdout);
   return m ? Number(m[1]) : null;
+}
+
+/** Which hnswlib-node addon a run used: the flags scripts/hnsw-native.mjs built it with, or npm's default build. */
+export function hnswAddonBuild() {
+  try {
+    const req = createRequire(join(ROOT, 'package.json'));
+    const marker = join(dirname(req.resolve('hnswlib-node/package.json')), 'build', 'Release', 'vaat-native.json');
+    return JSON.parse(readFileSync(marker, 'utf8')).flags.join(' ');
+  } catch {
+    return 'default';
+  }
 }

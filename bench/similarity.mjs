@@ -9,14 +9,14 @@
 // inner product) search; and `vaat ingest --jobs 2` against `--jobs 1` on
 // dumps.
 //
-//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep] [--ef N] [--skip-jobs | --jobs-only]
+//   npm run build && node bench/similarity.mjs [--n 1000000] [--queries 1000] [--lab DIR] [--out DIR] [--reuse] [--keep] [--ef N] [--efc N] [--skip-jobs | --jobs-only]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import { ROOT, SHARED, VAAT, table, fmt, watchThreads, coresCeiling } from './lib.mjs';
+import { ROOT, SHARED, VAAT, table, fmt, watchThreads, coresCeiling, hnswAddonBuild } from './lib.mjs';
 import { realSignatures } from './variants.mjs';
 
 const argv = process.argv.slice(2);
@@ -88,9 +88,11 @@ if (!REUSE) fs.rmSync(storeDir, { recursive: true, force: true });
 else if (!fs.existsSync(path.join(storeDir, 'store.db'))) throw new Error(`--reuse: no store in ${storeDir}`);
 const store = openSqliteStore(storeDir);
 // --ef N: search with another efSearch (a --reuse run on a built store measures the trade-off).
+// --efc N: build with another efConstruction (an A/B of the build's cost against recall).
 const EF = opt('--ef', null);
+const EFC = opt('--efc', null);
 const { DEFAULT_INDEX } = await import(d('src/similarity/hnsw.js'));
-const indexParams = EF ? { ...DEFAULT_INDEX, efSearch: Number(EF) } : DEFAULT_INDEX;
+const indexParams = { ...DEFAULT_INDEX, ...(EF ? { efSearch: Number(EF) } : {}), ...(EFC ? { efConstruction: Number(EFC) } : {}) };
 const engine = await Engine.open(store, { index: indexParams });
 const BATCH = 500;
 const t0 = performance.now();
@@ -200,7 +202,7 @@ const { j1, j2, ceiling } = SKIP ? { j1: none, j2: none, ceiling: null } : await
 
 
 const res = {
-  signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
+  signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, efConstruction: indexParams.efConstruction, hnswAddon: hnswAddonBuild(), ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
   distinctVectors: distinctVectors.size, indexBytes, dbBytes, peakRssMB: peakRss / 2 ** 20, queryP50ms: pct(0.5), queryP99ms: pct(0.99), recall10: hit / R, recallQueries: R,
   decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, jobs1cpu: j1.cpu ?? null, jobs2cpu: j2.cpu ?? null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };

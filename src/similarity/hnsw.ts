@@ -46,6 +46,12 @@ export interface IndexParams {
 // M 32 and efSearch 256: at 1 M signatures (bench/hnsw-params.mjs, bench/results/hnsw-params-1000000.json)
 // recall@10 against exact search 0.9975 with a search p50 of 0.52 ms; M 16 with efSearch 128 (the
 // defaults until 2026-12-05) returned 0.898 of the exact top ten, and needed efSearch 512 for 0.990.
+// efConstruction stays 200. 100 was tried (2026-12-06): on the same 1 M synthetic vectors and 200
+// queries, with the AVX2 addon (bench/results/hnsw-params-1000000-avx.json), the graph built in
+// 329 s instead of 568 s and returned the same share of the exact top ten at efSearch 256 (0.995),
+// but on the real syzbot dev set (2,837 reports, `vaat eval --protocol loo`) the candidates of 172
+// queries changed and 17 lost their best one (one of them scored 0.74), where 200 gives the same
+// candidates with either addon.
 export const DEFAULT_INDEX: IndexParams = { m: 32, efConstruction: 200, efSearch: 256, seed: 100 };
 
 interface Sidecar {
