@@ -311,7 +311,7 @@ finished = true;
 const res = {
   ingest, match: { signatures: N, clients: CLIENTS, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors, statuses },
   paced: { rate: RATE, requests: paced.lat.length, p50ms: pct(paced.lat, 0.5), p99ms: pct(paced.lat, 0.99), errors: pacedErrors, statuses: paced.statuses, serverShareWithin: pacedServer },
-  hnswAddon: hnswAddonBuild(), speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
+  hnswAddon: await hnswAddonBuild(), speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 // An API run with extra node flags (a profiler, a GC trace) is a diagnosis: it does not replace the recorded figures.

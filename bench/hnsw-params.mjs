@@ -90,7 +90,7 @@ for (const m of Ms) {
       }
       lat.sort((a, b) => a - b);
       const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-      const row = { n: N, m, efConstruction: efc, efSearch: ef, hnswAddon: hnswAddonBuild(), buildSeconds: buildS, indexBytes: bytes, recall10: hit / Q, searchP50ms: pct(0.5), searchP99ms: pct(0.99) };
+      const row = { n: N, m, efConstruction: efc, efSearch: ef, hnswAddon: await hnswAddonBuild(), buildSeconds: buildS, indexBytes: bytes, recall10: hit / Q, searchP50ms: pct(0.5), searchP99ms: pct(0.99) };
       rows.push(row);
       console.error(`hnsw-params: ${JSON.stringify(row)}`);
     }

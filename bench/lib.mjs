@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED = process.env.VAAT_SHARED ?? resolve(ROOT, '..', 'shared');
@@ -147,11 +146,10 @@ export function coresCeiling(seconds = 3) {
 }
 
 /** Which hnswlib-node addon a run used: the flags scripts/hnsw-native.mjs built it with, or npm's default build. */
-export function hnswAddonBuild() {
+export async function hnswAddonBuild() {
+  const { addonFiles } = await import(join(ROOT, 'dist', 'src', 'similarity', 'hnsw-addon.js'));
   try {
-    const req = createRequire(join(ROOT, 'package.json'));
-    const marker = join(dirname(req.resolve('hnswlib-node/package.json')), 'build', 'Release', 'vaat-native.json');
-    return JSON.parse(readFileSync(marker, 'utf8')).flags.join(' ');
+    return JSON.parse(readFileSync(addonFiles().note, 'utf8')).flags.join(' ');
   } catch {
     return 'default';
   }

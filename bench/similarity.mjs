@@ -202,7 +202,7 @@ const { j1, j2, ceiling } = SKIP ? { j1: none, j2: none, ceiling: null } : await
 
 
 const res = {
-  signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, efConstruction: indexParams.efConstruction, hnswAddon: hnswAddonBuild(), ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
+  signatures: N, realSignatures: base.length, reused: REUSE, efSearch: indexParams.efSearch, m: indexParams.m, efConstruction: indexParams.efConstruction, hnswAddon: await hnswAddonBuild(), ingestSeconds: ingestS, ingestPerSecond: ingestS === null ? null : N / ingestS, saveSeconds: saveS,
   distinctVectors: distinctVectors.size, indexBytes, dbBytes, peakRssMB: peakRss / 2 ** 20, queryP50ms: pct(0.5), queryP99ms: pct(0.99), recall10: hit / R, recallQueries: R,
   decisions, dumps: j1.n, jobs1s: j1.s, jobs2s: j2.s, speedup: j1.s / j2.s, jobs1cpu: j1.cpu ?? null, jobs2cpu: j2.cpu ?? null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };

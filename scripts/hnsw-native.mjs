@@ -20,7 +20,7 @@
 //   the install never fails because of this step.
 // - Leaves build/Release/vaat-native.json beside the addon (flags, CPU), which the index reads:
 //   on a CPU without those instructions it refuses with a message saying how to rebuild,
-//   instead of dying on an illegal instruction (src/similarity/hnsw.ts).
+//   instead of dying on an illegal instruction (src/similarity/hnsw-addon.ts).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,26 +31,24 @@ import { fileURLToPath } from 'node:url';
 
 const FLAGS = ['-O3', '-mavx2', '-mfma'];
 const NEEDS = ['avx2', 'fma'];
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const say = (m) => console.error(`hnsw-native: ${m}`);
 
 async function main() {
   if (process.env.VAAT_PORTABLE_HNSW === '1') return say('VAAT_PORTABLE_HNSW=1: the default (portable) build is kept');
   if (process.platform !== 'linux' || process.arch !== 'x64') return say(`${process.platform}/${process.arch}: the default build is kept`);
-  const { cpuFlags } = await import('../dist/src/similarity/hnsw-addon.js');
+  const { cpuFlags, addonFiles } = await import('../dist/src/similarity/hnsw-addon.js');
   const have = cpuFlags();
   const missing = NEEDS.filter((f) => !have.has(f));
   if (missing.length) return say(`the CPU lacks ${missing.join(', ')}: the default build is kept`);
 
-  let pkgDir;
+  let files;
   try {
-    pkgDir = path.dirname(createRequire(path.join(root, 'package.json')).resolve('hnswlib-node/package.json'));
+    files = addonFiles();
   } catch {
     return say('hnswlib-node is not installed: nothing to do');
   }
-  const addon = path.join(pkgDir, 'build', 'Release', 'addon.node');
-  const marker = path.join(pkgDir, 'build', 'Release', 'vaat-native.json');
+  const { addon, note: marker } = files;
+  const pkgDir = path.resolve(path.dirname(addon), '..', '..');
   if (!fs.existsSync(addon)) return say(`no ${addon}: nothing to rebuild`);
   try {
     const m = JSON.parse(fs.readFileSync(marker, 'utf8'));

@@ -1,5 +1,5 @@
 // hnswlib-node's addon, loaded when an index is first made, after one check: scripts/hnsw-native.mjs
-// (npm's postinstall) may have rebuilt it for this machine's vector instructions (AVX2, FMA) and
+// (npm's prepare step) may have rebuilt it for this machine's vector instructions (AVX2, FMA) and
 // left a note of that beside it. An install copied to a CPU without them would die on an illegal
 // instruction inside the addon; this says so first, with the way out.
 
@@ -35,13 +35,19 @@ export function nativeBuildProblem(marker: string, flags: Set<string>): string |
   return `hnswlib-node was built for a CPU with ${needs.join(', ')} (scripts/hnsw-native.mjs) and this one lacks ${missing.join(', ')}: run \`npm rebuild hnswlib-node\` here for the portable build`;
 }
 
+const req = createRequire(import.meta.url);
+
+/** The installed addon, and beside it the note scripts/hnsw-native.mjs leaves when it rebuilt it. */
+export function addonFiles(): { addon: string; note: string } {
+  const dir = path.join(path.dirname(req.resolve('hnswlib-node/package.json')), 'build', 'Release');
+  return { addon: path.join(dir, 'addon.node'), note: path.join(dir, 'vaat-native.json') };
+}
+
 let lib: typeof Hnswlib | null = null;
 
 export function hnswlibAddon(): typeof Hnswlib {
   if (lib) return lib;
-  const req = createRequire(import.meta.url);
-  const marker = path.join(path.dirname(req.resolve('hnswlib-node/package.json')), 'build', 'Release', 'vaat-native.json');
-  const problem = nativeBuildProblem(marker, cpuFlags());
+  const problem = nativeBuildProblem(addonFiles().note, cpuFlags());
   if (problem) throw new Error(problem);
   lib = req('hnswlib-node') as typeof Hnswlib;
   return lib;
