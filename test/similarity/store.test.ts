@@ -131,3 +131,41 @@ test('the index file: missing, truncated or altered → rebuilt from the databas
   assert.deepEqual(older.notices, [`index built with M 16, this vaat uses M ${DEFAULT_INDEX.m}: vaat reindex rebuilds it`]);
   assert.equal(older.top!.score, 1);
 });
+
+test('memberships read again are what the database holds: after another connection moves one, and after a rolled-back move', async () => {
+  const dir = path.join(tmp, 'members');
+  const a = openSqliteStore(dir);
+  const engine = await Engine.open(a);
+  const ids: number[] = [];
+  for (const { sig, r } of sample(3)) ids.push((await engine.ingest(sig, { path: r.id, logText: r.report })).signature!);
+  // The reference: a connection of its own, no cache.
+  const raw = new Database(path.join(dir, 'store.db'), { readonly: true });
+  const truth = () => new Map((raw.prepare('SELECT signature_id, issue_id, pending FROM memberships').all() as Array<{ signature_id: number; issue_id: number; pending: number }>).map((m) => [m.signature_id, m.issue_id]));
+  const seen = async () => new Map([...(await a.memberships(ids))].map(([id, m]) => [id, m.issueId]));
+  assert.deepEqual(await seen(), truth());
+  const before = truth();
+  assert.equal(new Set(before.values()).size, 3, 'three distinct reports open three issues');
+
+  // Another connection (another process's `vaat issue label`) moves the first into the second's issue.
+  const b = openSqliteStore(dir);
+  await b.setMembership(ids[0]!, before.get(ids[1]!)!, 'human', null);
+  await b.close();
+  assert.equal(truth().get(ids[0]!), before.get(ids[1]!));
+  assert.deepEqual(await seen(), truth());
+
+  // This connection moves the third inside a write that fails: the move is rolled back and not remembered.
+  await assert.rejects(a.exclusive(async () => {
+    await a.setMembership(ids[2]!, before.get(ids[0]!)!, 'human', null);
+    assert.equal((await a.memberships([ids[2]!])).get(ids[2]!)?.issueId, before.get(ids[0]!), 'inside the write its own move is visible');
+    throw new Error('failed on purpose');
+  }), /failed on purpose/);
+  assert.equal(truth().get(ids[2]!), before.get(ids[2]!));
+  assert.deepEqual(await seen(), truth());
+
+  // And one that commits is seen at once.
+  await a.setMembership(ids[2]!, before.get(ids[0]!)!, 'human', null);
+  assert.deepEqual(await seen(), truth());
+  assert.equal(truth().get(ids[2]!), before.get(ids[0]!));
+  raw.close();
+  await engine.close();
+});
