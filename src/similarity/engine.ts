@@ -278,6 +278,7 @@ export class Engine {
 
   private syncing: Promise<unknown> = Promise.resolve();
 
+
   private namesMaxAgeMs = NAMES_MAX_AGE_MS;
   private namesReadAt = Date.now();
 
@@ -513,31 +514,25 @@ export class Engine {
       const fixed = best && bestIssue ? await this.fixedHold(best.issue, bestIssue.status, sig.source.release) : null;
       const verdict = decide(best ? value(best) : null, th, gapDays, fixed);
       const names = rarityNames(view);
-      const ins = await this.store.insertSignature({
+      const sc = best ? Math.round(value(best) * 1000) / 1000 : null;
+      // Uncertain: it waits in the closest issue, pending, until a person confirms it
+      // (vaat issue label) or moves it (label elsewhere, split); meanwhile it is no evidence for others.
+      const opens = verdict === 'new';
+      const ins = await this.store.storeDecided({
         hash: sig.source.hash, hashKind: sig.source.hashKind, kind: sig.source.kind, path: input.path, name: sig.source.name, bytes: sig.source.bytes,
         release: sig.source.release, title: sig.panic?.title ?? null, crashKind: sig.panic?.kind ?? null, document: sig, view,
         logText: input.logText, vector, vectorVersion: vectorVersion(), rulesVersion: storedRulesVersion(),
+      }, {
+        open: opens ? issueTitle(sig) : null, issueId: opens ? null : best!.issue, memberScore: opens ? null : sc, pending: verdict === 'uncertain', names,
+        decision: verdict, input: name, score: sc, at: new Date().toISOString(),
       });
       // Stored meanwhile by another writer (the hash is unique in the store): nothing was written, no issue opened.
       if (!ins.inserted) return this.sameDump(name, (await this.store.signature(ins.id))!);
-      let issue: number;
-      let title: string | null = null;
-      const sc = best ? Math.round(value(best) * 1000) / 1000 : null;
-      if (verdict === 'new') {
-        const opened = await this.store.createIssue(issueTitle(sig));
-        issue = opened.id;
-        title = opened.title;
-        await this.store.setMembership(ins.id, issue, 'auto', null, false, names);
-        this.frames.opened(issue, names);
-      } else {
-        // Uncertain: it waits in the closest issue, pending, until a person confirms it
-        // (vaat issue label) or moves it (label elsewhere, split); meanwhile it is no evidence for others.
-        issue = best!.issue;
-        // A pending member is no evidence: its names count nowhere until a person confirms it.
-        this.frames.grew(await this.store.setMembership(ins.id, issue, 'auto', sc, verdict === 'uncertain', names));
-      }
-      title ??= (bestIssue?.id === issue ? bestIssue.title : (await this.store.issue(issue))?.title) ?? null;
-      await this.store.recordDecision({ signatureId: ins.id, input: name, decision: verdict, issueId: issue, score: sc, at: new Date().toISOString() });
+      const issue = ins.issueId;
+      const title = ins.issueTitle;
+      // A pending member is no evidence: its names count nowhere until a person confirms it.
+      if (opens) this.frames.opened(issue, names);
+      else this.frames.grew(ins.added);
       this.index.add(ins.id, vector, ins.seq);
       this.noteAdded(ins.id, ins.seq, vector);
       this.viewCache.put(ins.id, view);

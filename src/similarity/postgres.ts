@@ -32,7 +32,7 @@ import { rarityNames, type SignatureView } from './view.js';
 import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countIssueNames } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type NameCounts, type IssueNames, type Issue, type IssueStatus, type IssueSummary,
-  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows, type DecidedWrite, type DecidedResult,
 } from './store.js';
 
 /**
@@ -326,6 +326,36 @@ export class PgStore implements Store {
     });
   }
 
+  async storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult> {
+    return this.exclusive(async () => {
+      // One statement for what insertSignature, createIssue, setMembership (a new signature: no old
+      // membership to release) and recordDecision write one after another: each part runs only when
+      // the row was new, and the notice goes out with it (delivered at commit).
+      const t = now();
+      const r = await this.one<{ id: number; issue_id: number | null; title: string | null; added: string[] | null; n: unknown }>(
+        `WITH s AS (
+           INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id),
+         opened AS (INSERT INTO issues (title, created_at, updated_at) SELECT $17, $16, $16 FROM s WHERE $17::text IS NOT NULL RETURNING id, title),
+         iss AS (SELECT id, title FROM opened UNION ALL SELECT i.id, i.title FROM issues i WHERE $17::text IS NULL AND i.id = $18::bigint AND EXISTS (SELECT 1 FROM s)),
+         m AS (INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) SELECT s.id, iss.id, 'auto', $19, $16, $20 FROM s, iss),
+         add AS (INSERT INTO issue_names (issue_id, name, n) SELECT iss.id, x, 1 FROM iss, unnest($21::text[]) AS x WHERE NOT $20
+           ON CONFLICT (issue_id, name) DO UPDATE SET n = issue_names.n + 1 RETURNING name, n),
+         df AS (INSERT INTO name_df (name, issues) SELECT name, 1 FROM add WHERE n = 1 ON CONFLICT (name) DO UPDATE SET issues = name_df.issues + 1),
+         dec AS (INSERT INTO decisions (signature_id, input, decision, issue_id, score, at) SELECT s.id, $22, $23, iss.id, $24, $25 FROM s, iss)
+         SELECT s.id, iss.id AS issue_id, iss.title, ARRAY(SELECT name FROM add WHERE n = 1) AS added, pg_notify('vaat_signatures', s.id::text) AS n
+         FROM s LEFT JOIN iss ON true`,
+        [s.hash, s.hashKind, s.kind, s.path, s.name, s.bytes, s.release, s.title, s.crashKind, JSON.stringify(s.document), JSON.stringify(s.view),
+          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, t,
+          d.open, d.issueId, d.memberScore, d.pending, [...new Set(d.names)], d.input, d.decision, d.score, d.at],
+      );
+      if (!r) return { inserted: false, id: (await this.one<{ id: number }>('SELECT id FROM signatures WHERE hash = $1', [s.hash]))!.id };
+      // The issue to join is gone (a person merged or removed it meanwhile): nothing of this is committed.
+      if (r.issue_id === null) throw new StoreError(`issue ${d.issueId} does not exist`);
+      return { inserted: true, id: r.id, seq: r.id, issueId: r.issue_id, issueTitle: r.title!, added: r.added ?? [] };
+    });
+  }
+
   async signature(id: number): Promise<StoredSignature | null> {
     const r = await this.one<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE id = $1`, [id]);
     return r ? toStored(r) : null;
@@ -500,7 +530,8 @@ export class PgStore implements Store {
     // old issue's counts released and the new one's taken (rows.ts countMoves, in SQL: every part
     // sees the tables as they were), and the issues-per-name totals moved by the net change (one
     // row updated once: a name can leave one issue and enter another in the same move). A count
-    // that falls to 0 stays as a row of 0.
+    // that falls to 0 stays as a row of 0. storeDecided counts a new signature's names in the same
+    // way (its statement's add/df parts: the case with no old membership); the two change together.
     const rows = await this.all<{ name: string }>(
       `WITH old AS (SELECT issue_id, pending FROM memberships WHERE signature_id = $1),
        m AS (INSERT INTO memberships (signature_id, issue_id, decided_by, score, decided_at, pending) VALUES ($1, $2, $3, $4, $5, $6)

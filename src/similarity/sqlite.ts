@@ -14,7 +14,7 @@ import { viewOf, rarityNames, type SignatureView } from './view.js';
 import { SIG_COLS, SIG_COLS_S, toStored, toMembership, vectorBytes, bytesVector, type SigRow, type MemberRow, countIssueNames, countMoves } from './rows.js';
 import {
   StoreError, type DecisionKind, type DecisionRecord, type NameCounts, type IssueNames, type Issue, type IssueStatus, type IssueSummary,
-  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows,
+  type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows, type DecidedWrite, type DecidedResult,
 } from './store.js';
 
 type Db = Database.Database;
@@ -359,6 +359,19 @@ export class SqliteStore implements Store {
       return { id, seq: id, inserted: true };
     };
     return this.db.inTransaction ? run() : this.db.transaction(run)();
+  }
+
+  async storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult> {
+    // In process every write is cheap: the parts, in one transaction.
+    return this.exclusive(async () => {
+      const ins = await this.insertSignature(s);
+      if (!ins.inserted) return { inserted: false, id: ins.id };
+      const issue = d.open !== null ? await this.createIssue(d.open) : await this.issue(d.issueId!);
+      if (!issue) throw new StoreError(`issue ${d.issueId} does not exist`);
+      const added = await this.setMembership(ins.id, issue.id, 'auto', d.memberScore, d.pending, d.names);
+      await this.recordDecision({ signatureId: ins.id, input: d.input, decision: d.decision, issueId: issue.id, score: d.score, at: d.at });
+      return { inserted: true, id: ins.id, seq: ins.seq, issueId: issue.id, issueTitle: issue.title, added };
+    });
   }
 
   async signature(id: number): Promise<StoredSignature | null> {

@@ -28,6 +28,28 @@ export interface NewSignature {
   rulesVersion: string;
 }
 
+/** What storeDecided writes beside the signature. */
+export interface DecidedWrite {
+  /** Open a new issue with this title (a `new` decision); else join `issueId`. */
+  open: string | null;
+  issueId: number | null;
+  /** The membership's score (null for the signature that opens its issue). */
+  memberScore: number | null;
+  /** Uncertain: waits in the issue, its names not counted, until a person confirms it. */
+  pending: boolean;
+  /** Its names (view.ts rarityNames). */
+  names: string[];
+  decision: DecisionKind;
+  input: string;
+  /** The decision record's score (the closest issue's, also for a new one). */
+  score: number | null;
+  at: string;
+}
+
+export type DecidedResult =
+  | { inserted: false; id: number }
+  | { inserted: true; id: number; seq: number; issueId: number; issueTitle: string; added: string[] };
+
 export interface StoredSignature {
   id: number;
   /** Monotonically increasing insertion number: index catch-up reads everything after the last one it saw. */
@@ -159,6 +181,14 @@ export interface Store {
   findByHashPrefix(prefix: string, limit: number): Promise<StoredSignature[]>;
   /** Insert; a signature whose hash is stored already is not inserted again (`inserted` false, the stored id). */
   insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }>;
+  /**
+   * An ingest's writes as one: the signature, the issue it opens (`d.open`, with that title) or
+   * joins (`d.issueId`), its automatic membership (its names counted unless pending), and the
+   * decision record — what insertSignature, createIssue, setMembership and recordDecision do one
+   * after another, in one round trip on a networked store (an ingest's writes are serial under
+   * the write lock). A signature whose hash is stored already: nothing written, `inserted` false.
+   */
+  storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult>;
   signature(id: number): Promise<StoredSignature | null>;
   /** Several at once (one round trip on a networked store); absent ids are absent from the map. */
   signaturesById(ids: number[]): Promise<Map<number, StoredSignature>>;
