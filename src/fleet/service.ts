@@ -103,23 +103,8 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const roots = o.roots.map((r) => fs.realpathSync(r));
   const store = await PgStore.open(o.pg, { notice });
   const engine = await Engine.open(store, { notice });
-  // Catch up when other nodes commit (LISTEN/NOTIFY), one catch-up at a time.
-  let syncing: Promise<unknown> | null = null;
-  let again = false;
-  const sync = () => {
-    if (syncing) {
-      again = true;
-      return;
-    }
-    syncing = engine.sync().catch(() => {}).finally(() => {
-      syncing = null;
-      if (again) {
-        again = false;
-        sync();
-      }
-    });
-  };
-  const unlisten = await store.listen(sync);
+  // Catch up when other nodes commit (LISTEN/NOTIFY).
+  const unlisten = await store.listen((id) => engine.syncSoon(id));
   // Fail fast while Redis is away (503), rather than queue requests in memory.
   const conn = { ...redisConnection(o.redis), enableOfflineQueue: false };
   const queue = new Queue<IngestJob>(INGEST_QUEUE, { connection: conn, defaultJobOptions: JOB_OPTIONS });

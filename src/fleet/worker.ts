@@ -49,6 +49,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const notice = o.notice ?? (() => {});
   const store = await PgStore.open(o.pg, { notice });
   const engine = await Engine.open(store, { notice });
+  // What other workers store reaches this one's index as they commit (their notices), not inside
+  // this worker's next ingest; and an ingest with nothing announced since skips a round trip.
+  const unlisten = await store.listen((id) => engine.syncSoon(id));
   const dead = new Queue(DEAD_QUEUE, { connection: redisConnection(o.redis) });
   const roots = o.roots.map((r) => fs.realpathSync(r));
   // One decision at a time per process (the store serializes writers anyway);
@@ -104,6 +107,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     worker, engine,
     async close() {
       await worker.close();
+      await unlisten();
       await dead.close();
       await engine.close().catch(() => store.close());
     },

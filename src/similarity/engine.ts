@@ -278,6 +278,29 @@ export class Engine {
 
   private syncing: Promise<unknown> = Promise.resolve();
 
+  /**
+   * A catch-up soon, in the background (a node told that others committed): calls while one runs
+   * make one more after it, not one each — a burst of notices costs one read, not one per notice.
+   * `announced`: the signature a notice announced; none when it is one this index holds already
+   * (this engine's own commit).
+   */
+  syncSoon(announced?: number): void {
+    if (announced !== undefined && announced <= this.index.seq) return;
+    if (this.soon) {
+      this.soonAgain = true;
+      return;
+    }
+    this.soon = this.sync().catch(() => {}).finally(() => {
+      this.soon = null;
+      if (this.soonAgain) {
+        this.soonAgain = false;
+        this.syncSoon();
+      }
+    });
+  }
+
+  private soon: Promise<unknown> | null = null;
+  private soonAgain = false;
 
   private namesMaxAgeMs = NAMES_MAX_AGE_MS;
   private namesReadAt = Date.now();
@@ -494,8 +517,10 @@ export class Engine {
     const t = await this.thresholds();
     // Take in what other writers committed before queueing for the lock, so that under it only
     // what they commit meanwhile is left to add: with several writers the catch-up (HNSW inserts of
-    // the others' signatures) would otherwise be serialized with the decisions.
-    await this.sync();
+    // the others' signatures) would otherwise be serialized with the decisions. A store that hears
+    // of commits (PostgreSQL's notices, when listening) spares the round trip when it heard of none:
+    // under the lock the catch-up asks anyway.
+    if (this.store.mayHaveAfter?.(this.index.seq) ?? true) await this.sync();
     // The search and the exact scores too, optimistically: under the lock only what was stored
     // meanwhile is scored (rankSince), so that several writers' decisions overlap but for that.
     const seq = this.index.seq;

@@ -174,6 +174,8 @@ type Q = pg.Pool | pg.PoolClient;
 export class PgStore implements Store {
   private readonly tx = new AsyncLocalStorage<pg.PoolClient>();
   private listener: pg.Client | null = null;
+  /** The highest signature id a notification announced since this node listens (see listen). */
+  private notified = 0;
 
   private constructor(readonly location: string, readonly pool: pg.Pool, private readonly url: string) {}
 
@@ -574,15 +576,19 @@ export class PgStore implements Store {
   }
 
   /**
-   * Call `f` when other nodes commit signatures (LISTEN vaat_signatures), and
-   * every `everyMs` regardless. Reconnects after the server restarts.
+   * Call `f` when other nodes commit signatures (LISTEN vaat_signatures; with the id announced),
+   * once connected and every `everyMs` regardless (no id). Reconnects after the server restarts.
    */
-  async listen(f: () => void, everyMs = 2000): Promise<() => Promise<void>> {
+  async listen(f: (announced?: number) => void, everyMs = 2000): Promise<() => Promise<void>> {
     let stopped = false;
     const connect = async (): Promise<void> => {
       if (stopped) return;
       const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
-      c.on('notification', () => f());
+      c.on('notification', (m) => {
+        const id = Number(m.payload);
+        if (id > this.notified) this.notified = id;
+        f(id);
+      });
       c.on('error', () => {
         this.listener = null;
         c.end().catch(() => {});
@@ -607,6 +613,15 @@ export class PgStore implements Store {
       await this.listener?.end().catch(() => {});
       this.listener = null;
     };
+  }
+
+  /**
+   * While this node listens, every signature committed after it started listening was announced
+   * to it — a notice arrives some time after its commit, so this is a hint: false says nothing
+   * newer than `seq` was announced yet. Not listening: true (ask the database).
+   */
+  mayHaveAfter(seq: number): boolean {
+    return this.listener === null || this.notified > seq;
   }
 
   async ping(): Promise<void> {

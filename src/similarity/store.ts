@@ -198,6 +198,12 @@ export interface Store {
   /** Signatures with seq > after, in seq order, with their vectors (index build and catch-up). */
   vectorsAfter(after: number, limit: number): Promise<Array<{ id: number; seq: number; vector: Float32Array }>>;
   maxSeq(): Promise<number>;
+  /**
+   * A hint, where the store has one without a round trip: false when no signature with a sequence
+   * number above `seq` is known to have been committed (it may still be on its way). Absent or
+   * true: ask (vectorsAfter).
+   */
+  mayHaveAfter?(seq: number): boolean;
   count(): Promise<number>;
   /** Every stored signature, in id order, a page at a time. */
   signaturesPage(afterId: number, limit: number): Promise<StoredSignature[]>;
