@@ -8,7 +8,7 @@
 //      through the engine directly, bench/variants.mjs).
 //
 //   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
-//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"] [--serve-args "ARGS"]
+//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"] [--serve-args "ARGS"] [--api-nodes N]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,6 +24,10 @@ const INGEST = Number(opt('--ingest', 2000));
 const CLIENTS = Number(opt('--clients', 50));
 const REQUESTS = Number(opt('--requests', 5000));
 const RATE = Number(opt('--rate', 100));
+// --api-nodes N: N query nodes (\`vaat serve\` processes, each with its own in-memory index over the
+// one store) for the match part, the clients spread over them as a load balancer would (client j
+// talks to node j mod N): does adding query nodes add answers per second on this machine?
+const NODES = Number(opt('--api-nodes', 1));
 const d = (p) => path.join(ROOT, 'dist', p);
 const { ensurePackages, startRedis, startPostgres, freePort } = await import(d('src/fleet/local.js'));
 const { PgStore } = await import(d('src/similarity/postgres.js'));
@@ -209,7 +213,8 @@ else {
 // index landed inside the measured run (2026-12-06; the stall beside it was the pool's, but the
 // set-up's I/O has no business in the run either).
 execFileSync('sync');
-const svc = await startApi(db, tmp);
+const svcs = [];
+for (let i = 0; i < NODES; i++) svcs.push(await startApi(db, tmp));
 // The clients run in their own process, as they would on other machines: their
 // request-making does not steal the service's event loop.
 const texts = reports.slice(0, 500).map((r) => r.report);
@@ -217,14 +222,16 @@ fs.writeFileSync(path.join(tmp, 'texts.json'), JSON.stringify(texts));
 const CLIENT = `
 const fs = require('node:fs');
 const http = require('node:http');
-const [url, file, clients, requests, rate] = process.argv.slice(1);
+const [urls, file, clients, requests, rate] = process.argv.slice(1);
 const texts = JSON.parse(fs.readFileSync(file, 'utf8')).map((t) => Buffer.from(t));
 // node:http with kept-alive connections, one per client: fetch's streams and objects made the
 // client process collect garbage and grow its heap often enough that its own pauses (page-fault
 // bursts in its process, timed against the slowest requests) showed up as service latency.
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(clients) });
-const { hostname, port } = new URL(url);
-const post = (body) => new Promise((resolve) => {
+// Client j talks to node j mod N (one node: every client to it).
+const nodes = urls.split(',').map((u) => new URL(u));
+const post = (body, j) => new Promise((resolve) => {
+  const { hostname, port } = nodes[j % nodes.length];
   const req = http.request({ agent, hostname, port, path: '/v1/match', method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': body.length } }, (res) => {
     res.resume();
     res.on('end', () => resolve(String(res.statusCode)));
@@ -240,14 +247,14 @@ const lat = []; const at = []; const statuses = {}; let next = 0;
   // (loading fetch's HTTP client, 50 TCP handshakes): the slowest paced requests, up to 88 ms, all
   // fell in the first 0.1 s of the run.
   await Promise.all(Array.from({ length: Number(clients) }, async (_, j) => {
-    await post(texts[j % texts.length]);
+    await post(texts[j % texts.length], j);
   }));
   // Ready: the parent reads the service's histogram now (the warm-up is not the run's), then says go.
   process.stdout.write('ready\\n');
   await new Promise((r) => process.stdin.once('data', r));
   process.stdin.pause();
   const t0 = performance.now() + (Number(rate) > 0 ? 50 : 0);
-  await Promise.all(Array.from({ length: Number(clients) }, async () => {
+  await Promise.all(Array.from({ length: Number(clients) }, async (_, j) => {
     while (next < Number(requests)) {
       const i = next++;
       // Paced: request i is due at t0 + i/rate, and its latency counts from when it was due
@@ -255,7 +262,7 @@ const lat = []; const at = []; const statuses = {}; let next = 0;
       const due = Number(rate) > 0 ? t0 + (i * 1000) / Number(rate) : performance.now();
       if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
       const a = due;
-      const st = await post(texts[i % texts.length]);
+      const st = await post(texts[i % texts.length], j);
       statuses[st] = (statuses[st] || 0) + 1;
       lat.push(performance.now() - a); at.push((a - t0) / 1000);
     }
@@ -266,7 +273,7 @@ const lat = []; const at = []; const statuses = {}; let next = 0;
 // A warm-up pass (index pages, view cache, JIT) that is not measured, then the measured one.
 // onReady runs between the clients' warm-up and their measured requests.
 const runClients = (requests, rate = 0, onReady = async () => {}) => new Promise((resolve, reject) => {
-  const c = spawn(process.execPath, ['-e', CLIENT, svc.url, path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, ['-e', CLIENT, svcs.map((s) => s.url).join(','), path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let ready = false;
   c.stdout.on('data', (b) => {
@@ -282,15 +289,24 @@ const runClients = (requests, rate = 0, onReady = async () => {}) => new Promise
 await runClients(Math.min(500, REQUESTS));
 // The client's own clock, from its first due request to its last answer (its start and the
 // connections' warm-up are not the service's time).
-const { lat, statuses, seconds: wall } = await runClients(REQUESTS);
+// The machine's cores and the query nodes' and PostgreSQL's CPU over the measured requests (the
+// client process has exited when the run returns: its share is in what is left of "busy").
+let satCpu0 = null;
+const { lat, statuses, seconds: wall } = await runClients(REQUESTS, 0, async () => { satCpu0 = cpuSnapshot(); });
+const apiPids = new Set(svcs.map((s) => s.pid));
+const satCpu = cpuBetween(satCpu0, cpuSnapshot(), (pid, comm) => (apiPids.has(pid) ? 'api' : comm === 'postgres' ? 'postgres' : 'other'));
+const satBusy = satCpu.busy / (satCpu.busy + satCpu.idle);
+console.error(`bench: saturated, machine busy ${(satBusy * 100).toFixed(0)} %, CPU s: query nodes ${(satCpu.by.api ?? 0).toFixed(1)}, PostgreSQL ${(satCpu.by.postgres ?? 0).toFixed(1)}`);
 const errors = Object.entries(statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
 if (errors) console.error(`bench: match statuses ${JSON.stringify(statuses)}`);
 // The API's own latency histogram (time inside the service, from Fastify's request start to the
 // reply), read before and after a run: what of the clients' latency the service itself spent.
 const serverHist = async () => {
-  const m = await (await fetch(svc.url + '/metrics')).text();
   const h = {};
-  for (const x of m.matchAll(/^vaat_http_request_duration_seconds_bucket\{route="\/v1\/match",le="([^"]+)"\} (\d+)$/gm)) h[x[1]] = Number(x[2]);
+  for (const svc of svcs) {
+    const m = await (await fetch(svc.url + '/metrics')).text();
+    for (const x of m.matchAll(/^vaat_http_request_duration_seconds_bucket\{route="\/v1\/match",le="([^"]+)"\} (\d+)$/gm)) h[x[1]] = (h[x[1]] ?? 0) + Number(x[2]);
+  }
   return h;
 };
 const serverShare = (a, b) => Object.fromEntries(Object.keys(b).map((le) => [le, (b[le] - (a[le] ?? 0)) / (b['+Inf'] - (a['+Inf'] ?? 0))]));
@@ -303,21 +319,21 @@ console.error(`bench: paced run started at epoch ms ${paced.startedAt.toFixed(0)
 console.error(`bench: paced, the slowest 40 (ms @ s into the run): ${paced.lat.map((x, i) => [x, paced.at[i]]).sort((a, b) => b[0] - a[0]).slice(0, 40).map(([x, t]) => `${x.toFixed(1)}@${t.toFixed(1)}`).join(' ')}`);
 console.error(`bench: paced, share of requests the service answered within (s): ${JSON.stringify(pacedServer)}`);
 const pacedErrors = Object.entries(paced.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
-await svc.close();
+for (const svc of svcs) await svc.close();
 await redis.stop();
 await pgs.stop();
 finished = true;
 
 const res = {
-  ingest, match: { signatures: N, clients: CLIENTS, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors, statuses },
+  ingest, match: { signatures: N, clients: CLIENTS, nodes: NODES, requests: REQUESTS, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), perSecond: REQUESTS / wall, errors, statuses, machineBusy: satBusy, cpuSeconds: { queryNodes: satCpu.by.api ?? 0, postgres: satCpu.by.postgres ?? 0 } },
   paced: { rate: RATE, requests: paced.lat.length, p50ms: pct(paced.lat, 0.5), p99ms: pct(paced.lat, 0.99), errors: pacedErrors, statuses: paced.statuses, serverShareWithin: pacedServer },
   hnswAddon: await hnswAddonBuild(), speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism(),
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 // An API run with extra node flags (a profiler, a GC trace) is a diagnosis: it does not replace the recorded figures.
-if (!API_FLAGS.length && !SERVE_ARGS.length) fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
+if (!API_FLAGS.length && !SERVE_ARGS.length) fs.writeFileSync(path.join(ROOT, 'bench', 'results', NODES > 1 ? `fleet-${N}-nodes${NODES}.json` : `fleet-${N}.json`), JSON.stringify(res, null, 1) + '\n');
 if (ingest.length) console.log(ingestTable() + speedLine(res) + '\n');
-console.log(table(['store signatures', 'clients', 'load', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [
-  [String(N), String(CLIENTS), 'back to back (saturated)', String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)],
-  [String(N), String(CLIENTS), `paced, ${RATE}/s in all`, String(res.paced.requests), fmt(res.paced.p50ms, 1), fmt(res.paced.p99ms, 1), fmt(RATE, 0), String(pacedErrors)],
+console.log(table(['store signatures', 'query nodes', 'clients', 'load', 'requests', 'match p50 ms', 'match p99 ms', 'requests/s', 'errors'], [
+  [String(N), String(NODES), String(CLIENTS), 'back to back (saturated)', String(REQUESTS), fmt(res.match.p50ms, 1), fmt(res.match.p99ms, 1), fmt(res.match.perSecond, 0), String(errors)],
+  [String(N), String(NODES), String(CLIENTS), `paced, ${RATE}/s in all`, String(res.paced.requests), fmt(res.paced.p50ms, 1), fmt(res.paced.p99ms, 1), fmt(RATE, 0), String(pacedErrors)],
 ]));
