@@ -307,32 +307,13 @@ export class PgStore implements Store {
     return (await this.all<SigRow>(`SELECT ${SIG_COLS} FROM signatures WHERE hash >= $1 AND hash < $2 ORDER BY id LIMIT $3`, [prefix, prefix + 'g', limit])).map(toStored);
   }
 
-  async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
+  async storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult> {
     // Ids are taken under the write lock only: they grow in commit order (catch-up reads id > seq).
     return this.exclusive(async () => {
-      // One statement: the row and the notice (delivered when the transaction commits: query
-      // nodes catch up at once), the notice only when the row was new.
-      const r = await this.one<{ id: number }>(
-        `WITH s AS (
-           INSERT INTO signatures (hash, hash_kind, kind, path, name, bytes, release, title, crash_kind, document, view, log_text, vector, vector_version, rules_version, ingested_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (hash) DO NOTHING RETURNING id)
-         SELECT id, pg_notify('vaat_signatures', id::text) FROM s`,
-        [s.hash, s.hashKind, s.kind, s.path, s.name, s.bytes, s.release, s.title, s.crashKind, JSON.stringify(s.document), JSON.stringify(s.view),
-          s.logText === null ? null : zlib.deflateRawSync(Buffer.from(s.logText, 'latin1')), vectorBytes(s.vector), s.vectorVersion, s.rulesVersion, now()],
-      );
-      if (!r) {
-        const old = (await this.one<{ id: number }>('SELECT id FROM signatures WHERE hash = $1', [s.hash]))!;
-        return { id: old.id, seq: old.id, inserted: false };
-      }
-      return { id: r.id, seq: r.id, inserted: true };
-    });
-  }
-
-  async storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult> {
-    return this.exclusive(async () => {
-      // One statement for what insertSignature, createIssue, setMembership (a new signature: no old
-      // membership to release) and recordDecision write one after another: each part runs only when
-      // the row was new, and the notice goes out with it (delivered at commit).
+      // One statement for the row, the issue opened or joined, what setMembership writes for a new
+      // signature (no old membership to release) and the decision record: each part runs only when
+      // the row was new, and the notice goes out with it (delivered when the transaction commits:
+      // query nodes catch up at once).
       const t = now();
       const r = await this.one<{ id: number; issue_id: number | null; title: string | null; added: string[] | null; n: unknown }>(
         `WITH s AS (

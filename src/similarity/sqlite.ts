@@ -342,7 +342,7 @@ export class SqliteStore implements Store {
     return (this.db.prepare(`SELECT ${SIG_COLS} FROM signatures WHERE hash >= ? AND hash < ? ORDER BY id LIMIT ?`).all(prefix, prefix + 'g', limit) as SigRow[]).map(toStored);
   }
 
-  async insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }> {
+  private insertSignature(s: NewSignature): { id: number; seq: number; inserted: boolean } {
     const run = () => {
       const r = this.stmts.insert!.run({
         hash: s.hash, hashKind: s.hashKind, kind: s.kind, path: s.path, name: s.name, bytes: s.bytes, release: s.release,
@@ -364,7 +364,7 @@ export class SqliteStore implements Store {
   async storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult> {
     // In process every write is cheap: the parts, in one transaction.
     return this.exclusive(async () => {
-      const ins = await this.insertSignature(s);
+      const ins = this.insertSignature(s);
       if (!ins.inserted) return { inserted: false, id: ins.id };
       const issue = d.open !== null ? await this.createIssue(d.open) : await this.issue(d.issueId!);
       if (!issue) throw new StoreError(`issue ${d.issueId} does not exist`);

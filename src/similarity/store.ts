@@ -179,14 +179,13 @@ export interface Store {
   findByHash(hash: string): Promise<StoredSignature | null>;
   /** Signatures whose hash starts with `prefix` (at most `limit`). */
   findByHashPrefix(prefix: string, limit: number): Promise<StoredSignature[]>;
-  /** Insert; a signature whose hash is stored already is not inserted again (`inserted` false, the stored id). */
-  insertSignature(s: NewSignature): Promise<{ id: number; seq: number; inserted: boolean }>;
   /**
    * An ingest's writes as one: the signature, the issue it opens (`d.open`, with that title) or
    * joins (`d.issueId`), its automatic membership (its names counted unless pending), and the
-   * decision record — what insertSignature, createIssue, setMembership and recordDecision do one
-   * after another, in one round trip on a networked store (an ingest's writes are serial under
-   * the write lock). A signature whose hash is stored already: nothing written, `inserted` false.
+   * decision record — what createIssue, setMembership and recordDecision do for other callers —
+   * in one round trip on a networked store (an ingest's writes are serial under the write lock).
+   * A signature whose hash is stored already (unique in the store): nothing written, `inserted`
+   * false with the stored id.
    */
   storeDecided(s: NewSignature, d: DecidedWrite): Promise<DecidedResult>;
   signature(id: number): Promise<StoredSignature | null>;
