@@ -276,6 +276,16 @@ export class SqliteStore implements Store {
     if (this.db.inTransaction) this.txWritten.add(signatureId);
   }
 
+  /** A membership write: in the open transaction, else in one of its own, after which no id is "written in the open transaction". */
+  private membershipWrite<T>(run: () => T): T {
+    if (this.db.inTransaction) return run();
+    try {
+      return this.db.transaction(run)();
+    } finally {
+      this.txWritten.clear();
+    }
+  }
+
   private cacheMember(id: number, m: Membership | null): void {
     if (this.db.inTransaction && this.txWritten.has(id)) return;
     this.memberCache.set(id, m);
@@ -561,7 +571,7 @@ export class SqliteStore implements Store {
       }
       return added;
     };
-    return this.db.inTransaction ? run() : this.db.transaction(run)();
+    return this.membershipWrite(run);
   }
 
   async removeMembership(signatureId: number): Promise<void> {
@@ -571,7 +581,7 @@ export class SqliteStore implements Store {
       this.stmts.memberDel!.run(signatureId);
       if (old && !old.pending) this.releaseNames(old.issue_id, this.namesOf(signatureId));
     };
-    this.db.inTransaction ? run() : this.db.transaction(run)();
+    this.membershipWrite(run);
   }
 
   private namesOf(signatureId: number): string[] {
