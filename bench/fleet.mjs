@@ -24,7 +24,7 @@ const INGEST = Number(opt('--ingest', 2000));
 const CLIENTS = Number(opt('--clients', 50));
 const REQUESTS = Number(opt('--requests', 5000));
 const RATE = Number(opt('--rate', 100));
-// --api-nodes N: N query nodes (\`vaat serve\` processes, each with its own in-memory index over the
+// --api-nodes N: N query nodes (`vaat serve` processes, each with its own in-memory index over the
 // one store) for the match part, the clients spread over them as a load balancer would (client j
 // talks to node j mod N): does adding query nodes add answers per second on this machine?
 const NODES = Number(opt('--api-nodes', 1));
