@@ -5,7 +5,7 @@
 // Physical addresses come from p_paddr in every case.
 
 import { FormatError, ExcludedPageError, NotInDumpError } from './errors.js';
-import { PagedMemory, type PageState } from './memory.js';
+import { FORM_MAX, PagedMemory, type PageState } from './memory.js';
 import { parseNotes, type Note } from './notes.js';
 import type { ByteSource } from './source.js';
 
@@ -139,6 +139,22 @@ export class ElfCore extends PagedMemory {
     }
     if (!any && excluded) throw new ExcludedPageError(start, 'page excluded from the ELF dump (p_filesz < p_memsz)');
     return page;
+  }
+
+  /** An ELF dump stores pages as they are: the form of a run inside one segment is one read of the file. */
+  storedForm(pfn: number, count: number): Buffer | null {
+    const ps = this.pageSize;
+    if (!(count > 0) || count * ps > FORM_MAX) return null;
+    const s0 = this.segmentsOf(pfn)[0];
+    const start = pfn * ps;
+    if (!s0 || s0.paddr > start || s0.paddr + s0.filesz < start + count * ps) return null;
+    // Each page must come from that segment, as loadPage would take it (overlapping segments: the last).
+    for (let i = 1; i < count; i++) if (this.segmentsOf(pfn + i)[0] !== s0) return null;
+    try {
+      return this.src.read(s0.offset + (start - s0.paddr), count * ps);
+    } catch {
+      return null; // a short file: the caller reads page by page and reports what is missing
+    }
   }
 
   ranges(): Array<[number, number]> {

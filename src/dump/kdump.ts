@@ -9,7 +9,7 @@
 // A pfn's descriptor is found by its rank among the set bits of the 2nd bitmap.
 
 import { CorruptPageError, ExcludedPageError, FormatError, NotInDumpError, TruncatedDumpError } from './errors.js';
-import { PagedMemory, type PageState } from './memory.js';
+import { FORM_MAX, PagedMemory, type PageState } from './memory.js';
 import { parseNotes, type Note } from './notes.js';
 import type { ByteSource } from './source.js';
 import { compressionName, decompressPage } from './decompress.js';
@@ -269,6 +269,52 @@ export class KdumpFile extends PagedMemory {
   pageLocation(pfn: number): { offset: number; size: number; flags: number } | null {
     if (this.pageState(pfn * this.pageSize) !== 'present') return null;
     return this.descriptor(this.rank(pfn));
+  }
+
+  storedForm(pfn: number, count: number): Buffer | null {
+    const ps = this.pageSize;
+    if (!(count > 0) || count * ps > FORM_MAX) return null;
+    if (this.subHeader.split && (pfn < this.subHeader.startPfn || pfn + count > this.subHeader.endPfn)) return null;
+    try {
+      return this.readForm(pfn, count);
+    } catch {
+      return null; // a damaged descriptor table or a short file: the caller reads the pages instead
+    }
+  }
+
+  private readForm(pfn: number, count: number): Buffer | null {
+    const ps = this.pageSize;
+    const offsets: number[] = [];
+    const sizes: number[] = [];
+    const flags: number[] = [];
+    let index = -1;
+    for (let i = 0; i < count; i++) {
+      if (this.pageState((pfn + i) * ps) !== 'present') return null;
+      // A present page's descriptor follows the previous present page's.
+      index = index < 0 ? this.rank(pfn) : index + 1;
+      const d = this.descriptor(index);
+      if (d.offset <= 0 || d.size <= 0 || d.size > ps * 2 || d.offset + d.size > this.src.size) return null;
+      offsets.push(d.offset);
+      sizes.push(d.size);
+      flags.push(d.flags);
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const out = Buffer.allocUnsafe(count * 8 + total);
+    let at = count * 8;
+    for (let i = 0; i < count; i++) {
+      out.writeUInt32LE(flags[i]! >>> 0, i * 8);
+      out.writeUInt32LE(sizes[i]!, i * 8 + 4);
+    }
+    // makedumpfile writes pages in pfn order: neighbours' data is usually one piece of the file.
+    for (let i = 0; i < count;) {
+      let j = i + 1;
+      let len = sizes[i]!;
+      while (j < count && offsets[j] === offsets[j - 1]! + sizes[j - 1]!) len += sizes[j++]!;
+      this.src.read(offsets[i]!, len).copy(out, at);
+      at += len;
+      i = j;
+    }
+    return out;
   }
 
   protected loadPage(pfn: number): Buffer {

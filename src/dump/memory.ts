@@ -16,6 +16,14 @@ export interface PhysicalMemory {
   ranges(): Array<[number, number]>;
   /** Cache statistics (for benchmarks). */
   readonly stats: { hits: number; misses: number };
+  /**
+   * The stored form of the `count` whole pages from `pfn`, read without decoding them: bytes that
+   * are equal for two dumps only when those pages hold equal bytes. A kdump-compressed dump gives,
+   * for each page, its compression flags, its size and its compressed bytes (decompression is a
+   * function of those). null when a page is not stored plainly (absent, excluded, a damaged
+   * descriptor) or when the container has nothing cheaper than the pages themselves.
+   */
+  storedForm?(pfn: number, count: number): Buffer | null;
 }
 
 /** An LRU map of page frame number → page bytes (Map keeps insertion order). */
@@ -48,6 +56,9 @@ export class PageCache {
     return this.map.size;
   }
 }
+
+/** The most page bytes one storedForm() call describes (and so reads, at most). */
+export const FORM_MAX = 64 << 20;
 
 export const DEFAULT_CACHE_PAGES = 4096; // 16 MiB of 4 KiB pages
 

@@ -6,7 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { fixtures, openFixture, parseCrashSys, SYSTEM_MAP, PAHOLE } from '../helpers/fixtures.js';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Program } from '../../src/kernel/program.js';
+import { KdumpFile } from '../../src/dump/kdump.js';
+import { fixture, fixtures, openFixture, parseCrashSys, SYSTEM_MAP, PAHOLE } from '../helpers/fixtures.js';
 import { collectLog, renderLog } from '../../src/commands/log.js';
 import { collectSys, renderSys } from '../../src/commands/sys.js';
 import { START_KERNEL_MAP } from '../../src/arch/x86_64.js';
@@ -81,6 +86,69 @@ test('dumps of one build share the decoded BTF and kallsyms names, each with its
   }
   const text = (p: (typeof progs)[number]) => p.symbols.symbolize(p.symbol('panic'))!.entry.name;
   for (const p of progs) assert.equal(text(p), 'panic');
+});
+
+// The shared decode is found by the dump's stored form of the bytes (a kdump's compressed pages,
+// read without decompressing them); equal stored forms are equal bytes. Checked here: a second
+// dump of the build gets the decode without decompressing the tables, and a dump whose stored
+// bytes differ by one byte inside the tables gets what a process with no shared decode gets.
+test('the shared BTF and names are found by stored form; a dump damaged inside them is read as a fresh process reads it', () => {
+  const first = Program.open(fixture('sysrq').dumpPath);
+  const second = Program.open(fixture('hung').dumpPath); // the same build, compressed the same way (zlib)
+  try {
+    const btf = first.btf;
+    assert.ok(btf && first.symbols.count > 1000);
+    const before = second.dump.memory.stats.misses;
+    assert.equal(second.btf, btf, 'one Btf object for the build');
+    assert.ok(second.symbols.address('_stext') === second.vmcoreinfo.symbol('_stext'));
+    // BTF is ~5 MB (1,200+ pages) and the names ~1,000 pages: found without reading them.
+    const pagesRead = second.dump.memory.stats.misses - before;
+    assert.ok(pagesRead < 50, `pages decompressed for the shared BTF and kallsyms: ${pagesRead}`);
+    // The reason the sharing is right: the bytes are equal.
+    const range = (p: Program, a: string, b: string) => p.read(p.symbol(a), Number(p.symbol(b) - p.symbol(a)));
+    assert.ok(range(first, '__start_BTF', '__stop_BTF').equals(range(second, '__start_BTF', '__stop_BTF')));
+
+    // One byte of a page inside one table changed in a copy of the second dump.
+    const kd = second.dump.memory as KdumpFile;
+    assert.ok(kd instanceof KdumpFile);
+    // kallsyms' own tables are named by VMCOREINFO, not by kallsyms.
+    const at = (n: string) => second.vmcoreinfo.symbol(n) ?? second.symbol(n);
+    const damaged = (a: string, b: string, file: string) => {
+      const bytes = fs.readFileSync(fixture('hung').dumpPath);
+      const loc = kd.pageLocation(second.arch.translate((at(a) + at(b)) / 2n) / 4096)!;
+      assert.ok(loc && loc.flags !== 0, 'a compressed page');
+      bytes[loc.offset + (loc.size >> 1)]! ^= 0x55;
+      fs.writeFileSync(file, bytes);
+      return file;
+    };
+    const outcome = `
+      const p = Program.open(process.argv[1]);
+      const get = (f) => { try { return f(); } catch (e) { return 'error: ' + e.message; } };
+      const syms = get(() => p.symbols.symbolize(p.vmcoreinfo.symbol('_stext')).entry.name + ' ' + p.symbols.count);
+      const btf = get(() => (p.btf === null ? null : p.btf.typeCount));
+      console.log(JSON.stringify({ syms, btf, problems: p.problems }));`;
+    const program = JSON.stringify(new URL('../../src/kernel/program.js', import.meta.url).href);
+    const warmUp = `for (const f of ${JSON.stringify([fixture('sysrq').dumpPath, fixture('hung').dumpPath])}) { const w = Program.open(f); w.btf; w.close(); }`;
+    const run = (file: string, warm: boolean) => JSON.parse(execFileSync(process.execPath,
+      ['--input-type=module', '-e', `const { Program } = await import(${program});${warm ? warmUp : ''}${outcome}`, file], { encoding: 'utf8' }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-form-'));
+    try {
+      const btfCopy = damaged('__start_BTF', '__stop_BTF', path.join(dir, 'btf.kdump'));
+      const cold = run(btfCopy, false);
+      assert.deepEqual(run(btfCopy, true), cold, 'BTF damaged: warm (build decoded, stored forms known) = cold');
+      assert.equal(cold.btf, null, 'the damaged BTF page is reported, not parsed');
+      assert.ok(cold.problems.some((x: string) => /BTF in the dump unreadable/.test(x)), cold.problems.join('; '));
+      const namesCopy = damaged('kallsyms_names', 'kallsyms_token_table', path.join(dir, 'names.kdump'));
+      const cold2 = run(namesCopy, false);
+      assert.deepEqual(run(namesCopy, true), cold2, 'names damaged: warm = cold');
+      assert.match(cold2.syms, /^error: cannot decode kallsyms/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    first.close();
+    second.close();
+  }
 });
 
 /** Members and offsets of one struct from pahole's output, depth 1 and anonymous unions/structs. */
