@@ -40,6 +40,11 @@ export class X86_64 {
   private readonly smeHi: number;
   private readonly smeLo: number;
   private tlb = new Map<bigint, number>(); // virtual page number → physical page address
+  // Large pages found by walks (the kernel image and the direct map are mapped with 2 MiB and
+  // 1 GiB pages): virtual 2 MiB / 1 GiB frame number → physical base. Without them every 4 KiB
+  // page of a large one took a walk of its own.
+  private tlb2m = new Map<bigint, number>();
+  private tlb1g = new Map<bigint, number>();
   translations = 0;
 
   constructor(readonly phys: PhysicalMemory, readonly params: X86_64Params) {
@@ -69,6 +74,10 @@ export class X86_64 {
     if (root === this.pgdPhys) {
       const hit = this.tlb.get(vpn);
       if (hit !== undefined) return hit + off;
+      const m2 = this.tlb2m.get(va >> 21n);
+      if (m2 !== undefined) return m2 + Number(va & 0x1fffffn);
+      const g1 = this.tlb1g.get(va >> 30n);
+      if (g1 !== undefined) return g1 + Number(va & 0x3fffffffn);
     }
     if (!this.isCanonical(va)) throw new PageNotMappedError(va, 'non-canonical virtual address');
     this.translations++;
@@ -96,9 +105,12 @@ export class X86_64 {
         const size = shift === 30n ? 0x40000000 : 0x200000;
         const base = addr - (addr % size);
         const inLarge = Number(va & BigInt(size - 1));
-        const pagePhys = base + inLarge - (inLarge % PAGE_SIZE);
-        if (root === this.pgdPhys) this.remember(vpn, pagePhys);
-        return pagePhys + off;
+        if (root === this.pgdPhys) {
+          const big = shift === 30n ? this.tlb1g : this.tlb2m;
+          if (big.size > 1 << 16) big.clear();
+          big.set(va >> shift, base);
+        }
+        return base + inLarge;
       }
       if (shift === 12n) {
         if (root === this.pgdPhys) this.remember(vpn, addr);

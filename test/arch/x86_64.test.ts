@@ -90,6 +90,13 @@ for (const level5 of [false, true]) {
     const before = x.translations;
     x.translate(base + 0x5000n);
     assert.equal(x.translations, before);
+    // ...and so are large pages: another 4 KiB page of a 2 MiB or 1 GiB page (both translated
+    // above) does not walk again, and lands at the same offset from the large page's base.
+    assert.equal(x.translate(base + 0x80000000n + 0x200000n + 0x1ff123n), 0x600000 + 0x1ff123);
+    assert.equal(x.translate(base + 0x40000000n + 0x3fffe001n), 0x80000000 + 0x3fffe001);
+    assert.equal(x.translations, before);
+    // The neighbouring 2 MiB frame is not the cached page's: it walks and is not mapped.
+    assert.throws(() => x.translate(base + 0x80000000n + 0x400000n), PageNotMappedError);
   });
 }
 
