@@ -190,7 +190,8 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
   await engine.close();
   const fleet = fleetDecisions.map((d) => ({ input: d.input, decision: d.decision, issue: d.issueId, score: d.score }));
   const differ = fleet.filter((f, i) => JSON.stringify(f) !== JSON.stringify(local[i]));
-  assert.deepEqual(differ.slice(0, 5), [], `${differ.length} decisions differ`);
+  // Both sides of the first few that differ, in the message.
+  assert.deepEqual(differ.slice(0, 5), [], `${differ.length} decisions differ (fleet, embedded): ${JSON.stringify(differ.slice(0, 3).map((f) => [f, local[fleet.indexOf(f)]]))}`);
   const counts = fleet.reduce((a: Record<string, number>, d) => ((a[d.decision] = (a[d.decision] ?? 0) + 1), a), {});
   console.log(`fleet decisions for ${fleet.length} inputs: ${JSON.stringify(counts)}`);
   assert.ok((counts.duplicate ?? 0) > 50 && (counts.new ?? 0) > 1000);

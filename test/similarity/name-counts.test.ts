@@ -177,3 +177,33 @@ test('a person\'s merge in another process reaches a running engine at its next 
   await lagging.close();
   await engine.close();
 });
+
+// A notice's catch-up in the background (a fleet worker's LISTEN) may come while a decision of the
+// same engine commits. It sets counts to what the store holds; the decision adds its own names after
+// its commit. Here the catch-up is asked for right after the commit and given time to run before the
+// decision goes on: the engine's counts must still be the store's, not its names counted twice.
+test('a background catch-up asked for during a decision\'s commit does not count the decision\'s names twice', async () => {
+  const store = openSqliteStore(path.join(tmp, 'notice-race'));
+  const engine = await Engine.open(store);
+  const storeDecided = store.storeDecided.bind(store);
+  let raced = 0;
+  store.storeDecided = async (...a: Parameters<Store['storeDecided']>) => {
+    const r = await storeDecided(...a);
+    engine.syncSoon();
+    raced++;
+    await new Promise((res) => setTimeout(res, 120)); // longer than a catch-up's pace
+    return r;
+  };
+  const counts = (engine as unknown as { frames: FrameStats }).frames;
+  for (const rs of clusters(3, 2)) {
+    for (const r of rs.slice(0, 2)) {
+      const view = viewOf(signatureFromConsole(r.report, `${r.id}.txt`));
+      await engine.ingest(signatureFromConsole(r.report, `${r.id}.txt`), { path: null, logText: r.report });
+      const kept = await store.nameCounts();
+      for (const n of rarityNames(view)) assert.equal(counts.df(n), kept.df.get(n) ?? 0, `${r.id}: ${n}`);
+    }
+  }
+  assert.equal(raced, 6);
+  await same(store, 'after the raced decisions');
+  await engine.close();
+});
