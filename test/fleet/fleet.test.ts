@@ -220,7 +220,33 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
   const metrics = await api('GET', '/metrics');
   assert.match(metrics.text, /vaat_jobs_submitted_total\{kind="log"\} 2000/);
   assert.match(metrics.text, /vaat_queue_jobs\{state="completed"\} \d+/);
-  await store.close();
+
+  // The service is kept current by notices, never asked: a signature another node stores is
+  // matched over HTTP within a second (LISTEN, then a paced catch-up in the background). A report
+  // that nothing stored matches at 1 yet, so that only the new signature can.
+  const other = await Engine.open(store);
+  let report = '';
+  for (const r of syzbotReports().slice(2000, 2100)) {
+    const before = await api('POST', '/v1/match', r.report);
+    if (before.status === 200 && (before.json.matches[0]?.score ?? 0) < 1) {
+      report = r.report;
+      break;
+    }
+  }
+  assert.ok(report, 'a report the store holds no copy of');
+  const stored = await other.ingest(signatureFromConsole(report, 'fresh.txt'), { path: null, logText: report });
+  const t0 = Date.now();
+  let seenAfter = -1;
+  while (Date.now() - t0 < 1000) {
+    const r = await api('POST', '/v1/match', report);
+    if (r.status === 200 && r.json.matches.some((x: { signature: { id: number } }) => x.signature.id === stored.signature)) {
+      seenAfter = Date.now() - t0;
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  assert.ok(seenAfter >= 0, 'a signature stored by another node is matched by the service within a second');
+  await other.close();
 });
 
 test('a worker kill -9ed mid-job: the job is retried by another worker, stored once', async () => {
