@@ -255,7 +255,8 @@ export function loadKallsyms(read: ReadFn, t: KallsymsTables, stext: bigint | un
     try {
       const n = storedKey(t.names, namesLen);
       const o = relative ? storedKey(t.offsets!, num * 4) : [];
-      if (n && o) form = [countBytes, tokenIndex, tokenTable, ...n, Buffer.from('|'), ...o];
+      // R or A: whether the entry holds offsets (relative addresses) or not (absolute ones).
+      if (n && o) form = [countBytes, tokenIndex, tokenTable, ...n, Buffer.from(relative ? 'R' : 'A'), ...o];
     } catch {
       form = null; // the reads below meet the same fault and report it
     }

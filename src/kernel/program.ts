@@ -35,7 +35,9 @@ const BTF_CACHE = new ContentCache<Btf>(4);
  * of a lab dump's extraction (130 dumps of 6.1.0-56: 5.6 of 12.6 s), most of
  * it decompressing pages. Equal stored forms are equal bytes, so a hit here is
  * as exact as one in BTF_CACHE; a miss reads the bytes and asks BTF_CACHE.
- * One build is several entries here (one per compression a dump used).
+ * One build is several entries here (one per compression a dump used); when
+ * more builds and compressions arrive interleaved than it holds, a miss costs
+ * what every lookup cost before.
  */
 const BTF_BY_FORM = new ContentCache<Btf>(8);
 
@@ -288,9 +290,9 @@ export class Program {
   /**
    * A key for the bytes at [va, va + length): parts that are equal for two dumps only when those
    * bytes are. Whole pages the container can give in their stored form (a kdump's compressed
-   * pages: PhysicalMemory.storedForm) are given that way, read without decompressing; partial
-   * pages at the ends and pages without a stored form are the bytes themselves. null when no page
-   * has a stored form (an ELF dump): the bytes are then the cheapest key.
+   * pages: PhysicalMemory.storedForm; an ELF dump's pages in one read) are given that way, read
+   * without decompressing; partial pages at the ends and pages without a stored form are the bytes
+   * themselves. null when no page has a stored form: the bytes are then the cheapest key.
    */
   storedKey(va: bigint, length: number): Buffer[] | null {
     const ps = this.memory.pageSize;
