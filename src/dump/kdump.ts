@@ -271,6 +271,11 @@ export class KdumpFile extends PagedMemory {
     return this.descriptor(this.rank(pfn));
   }
 
+  /** A descriptor that can point at a page's data: past the headers, and no bigger than a page compressed badly. */
+  private plausible(d: { offset: number; size: number }): boolean {
+    return d.offset > 0 && d.size > 0 && d.size <= this.pageSize * 2;
+  }
+
   storedForm(pfn: number, count: number): Buffer | null {
     const ps = this.pageSize;
     if (!(count > 0) || count * ps > FORM_MAX) return null;
@@ -293,7 +298,7 @@ export class KdumpFile extends PagedMemory {
       // A present page's descriptor follows the previous present page's.
       index = index < 0 ? this.rank(pfn) : index + 1;
       const d = this.descriptor(index);
-      if (d.offset <= 0 || d.size <= 0 || d.size > ps * 2 || d.offset + d.size > this.src.size) return null;
+      if (!this.plausible(d) || d.offset + d.size > this.src.size) return null;
       offsets.push(d.offset);
       sizes.push(d.size);
       flags.push(d.flags);
@@ -327,7 +332,7 @@ export class KdumpFile extends PagedMemory {
     if (state === 'excluded') throw new ExcludedPageError(paddr, `page excluded by makedumpfile (dump_level ${this.subHeader.dumpLevel})`);
     const d = this.descriptor(this.rank(pfn));
     if (d.offset === 0 && this.incomplete) throw new ExcludedPageError(paddr, 'page not written: the dump is incomplete');
-    if (d.offset <= 0 || d.size <= 0 || d.size > this.pageSize * 2) {
+    if (!this.plausible(d)) {
       throw new CorruptPageError(paddr, d.offset, `bad page descriptor (size ${d.size}, flags ${d.flags})`);
     }
     const data = this.src.read(d.offset, d.size);
