@@ -10,10 +10,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ROOT, watchThreads } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { Program } = await import(path.join(ROOT, 'dist/src/kernel/program.js'));
 const { signatureAndLogFromDump } = await import(path.join(ROOT, 'dist/features/signature.js'));
+const { materialize } = await import(path.join(ROOT, 'dist/src/util/zst.js'));
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : def);
@@ -40,11 +41,12 @@ const K = Number(opt('--stride', 1));
 const J = Number(opt('--part', 0));
 const mine = files.filter((_, i) => i % K === J);
 
+const threads = watchThreads(process.pid);
 const ms = { open: 0, symbols: 0, btf: 0, rest: 0 };
 const btfBy = new Map();
 for (const f of mine) {
   let t = performance.now();
-  const p = Program.open(f, {});
+  const p = Program.open(materialize(f), {}); // a .zst dump is decompressed first, as ingest does
   let u = performance.now();
   ms.open += u - t;
   t = u;
@@ -67,22 +69,11 @@ for (const f of mine) {
   p.close();
 }
 const cpu = process.cpuUsage();
-const threads = {};
-for (const t of fs.readdirSync('/proc/self/task')) {
-  try {
-    const st = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    const s = (Number(f[11]) + Number(f[12])) / 100;
-    if (s > 0) threads[t === String(process.pid) ? 'main' : `thread ${t}`] = s;
-  } catch {
-    // a thread that ended meanwhile
-  }
-}
 const sec = (x) => Number((x / 1000).toFixed(2));
 console.log(JSON.stringify({
   dumps: mine.length,
   seconds: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, sec(v)])),
   cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
-  threadsCpuSeconds: threads,
+  threadsCpuSeconds: Object.fromEntries(Object.entries(threads()).map(([k, v]) => [k, Number(v.toFixed(2))])),
   btfMsPerDump: Object.fromEntries([...btfBy].map(([k, v]) => [k, `${(v.ms / v.n).toFixed(1)} (${v.n} dumps)`])),
 }, null, 1));

@@ -128,6 +128,8 @@ export function watchThreads(pid) {
   const timer = setInterval(poll, 100);
   return () => {
     clearInterval(timer);
+    // A last look: a process watching itself through synchronous work gets no poll in between.
+    poll();
     const by = {};
     for (const [tid, t] of last) {
       // Node names no thread: the main thread is the one whose id is the process's.
