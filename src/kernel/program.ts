@@ -294,7 +294,7 @@ export class Program {
    * without decompressing; partial pages at the ends and pages without a stored form are the bytes
    * themselves. null when no page has a stored form: the bytes are then the cheapest key.
    */
-  storedKey(va: bigint, length: number): Buffer[] | null {
+  private storedKey(va: bigint, length: number): Buffer[] | null {
     const ps = this.memory.pageSize;
     if (ps !== 4096 || length <= 0) return null;
     const parts: Buffer[] = [];
