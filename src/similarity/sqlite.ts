@@ -151,13 +151,8 @@ export interface SqliteOptions {
 export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteStore {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'store.db');
-  let db: Db;
-  try {
-    db = new Database(file, { timeout: opts.busyTimeoutMs ?? 60_000 });
-    db.pragma('journal_mode = WAL');
-  } catch (e) {
-    throw new StoreError(`${file}: cannot open the store database: ${(e as Error).message}`);
-  }
+  const timeout = opts.busyTimeoutMs ?? 60_000;
+  const db = openWal(file, timeout);
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   try {
@@ -169,21 +164,51 @@ export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteSt
   return new SqliteStore(dir, db);
 }
 
+/**
+ * Open the database in WAL mode. Switching a new database to WAL needs an exclusive lock, and
+ * SQLite answers SQLITE_BUSY at once, without waiting in the busy handler, when two connections
+ * holding a shared lock both ask for it (it would otherwise deadlock): two ingests started at once
+ * on a new store. The loser closes and tries again until the busy timeout has passed.
+ */
+function openWal(file: string, timeoutMs: number): Db {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    let db: Db | undefined;
+    try {
+      db = new Database(file, { timeout: timeoutMs });
+      db.pragma('journal_mode = WAL');
+      return db;
+    } catch (e) {
+      db?.close();
+      const code = (e as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) {
+        throw new StoreError(`${file}: cannot open the store database: ${(e as Error).message}`);
+      }
+      // 5–40 ms, more as attempts go on, jittered so two losers do not meet again.
+      const ms = Math.min(40, 5 * (attempt + 1)) * (0.5 + Math.random());
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    }
+  }
+}
+
 function migrate(db: Db, file: string, opts: SqliteOptions): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new StoreError(`${file}: written by a newer vaat (store schema ${version}; this vaat knows up to ${SCHEMA_VERSION}): upgrade vaat to use it`);
+  const seen = db.pragma('user_version', { simple: true }) as number;
+  if (seen > SCHEMA_VERSION) {
+    throw new StoreError(`${file}: written by a newer vaat (store schema ${seen}; this vaat knows up to ${SCHEMA_VERSION}): upgrade vaat to use it`);
   }
-  if (version === SCHEMA_VERSION) return;
-  if (version === 0) {
-    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-    if (tables.n > 0) throw new StoreError(`${file}: not a vaat store (a SQLite database with other tables and no vaat schema version)`);
-  } else if (opts.migrate === false) {
-    throw new StoreError(`${file}: store schema ${version} is older than this vaat's ${SCHEMA_VERSION}; open it without --no-migrate to migrate it`);
-  }
-  // BEGIN IMMEDIATE: two processes opening an old store at once migrate it once.
+  if (seen === SCHEMA_VERSION) return;
+  // BEGIN IMMEDIATE: two processes opening a new or old store at once migrate it once. What the
+  // store is is judged again inside: the version read above may be older than another process's
+  // migration committed since, and a new store's tables would then look foreign.
   const run = db.transaction(() => {
     const v = db.pragma('user_version', { simple: true }) as number;
+    if (v === SCHEMA_VERSION) return v;
+    if (v === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) throw new StoreError(`${file}: not a vaat store (a SQLite database with other tables and no vaat schema version)`);
+    } else if (opts.migrate === false) {
+      throw new StoreError(`${file}: store schema ${v} is older than this vaat's ${SCHEMA_VERSION}; open it without --no-migrate to migrate it`);
+    }
     for (const m of MIGRATIONS) {
       if (m.version <= v) continue;
       m.up(db);
@@ -193,7 +218,7 @@ function migrate(db: Db, file: string, opts: SqliteOptions): void {
     return v;
   });
   const from = run.immediate();
-  if (from > 0) opts.notice?.(`${file}: store schema migrated from ${from} to ${SCHEMA_VERSION}`);
+  if (from > 0 && from < SCHEMA_VERSION) opts.notice?.(`${file}: store schema migrated from ${from} to ${SCHEMA_VERSION}`);
 }
 
 /** How many memberships the store keeps in memory (SqliteStore.memberships): about 150 bytes each. */
