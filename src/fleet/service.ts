@@ -153,7 +153,13 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   });
 
   app.get('/metrics', async (_req, reply) => {
-    const gauges: Array<[string, string, number]> = [['vaat_index_signatures', '', engine.indexSize]];
+    const cc = store.candidateCounts();
+    const gauges: Array<[string, string, number]> = [
+      ['vaat_index_signatures', '', engine.indexSize],
+      // Where a match's candidates came from (candidate-cache.ts): this node's memory, or a read of PostgreSQL.
+      ['vaat_match_candidates_total', fmtLabels({ from: 'memory' }), cc.remembered],
+      ['vaat_match_candidates_total', fmtLabels({ from: 'store' }), cc.read],
+    ];
     try {
       const c = await redisCall(() => queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed'));
       for (const [k, v] of Object.entries(c)) gauges.push(['vaat_queue_jobs', fmtLabels({ state: k }), v]);

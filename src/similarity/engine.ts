@@ -386,8 +386,10 @@ export class Engine {
    * The store's thresholds (its config, else the shipped defaults), read at most once a second:
    * every ingest needs them, and on PostgreSQL each read is a round trip; a recalibration (`vaat
    * eval --calibrate`, another process) reaches a running engine within that. A match reads them
-   * afresh, with its candidates (Store.candidates): then every match reads the store, and a node
-   * cut off from it says so (the service's 503) rather than answering from its memory alone.
+   * with its candidates (Store.candidates): afresh, or on PostgreSQL from a query node's memory
+   * kept current by notices and trusted only for TRUST_MS after the store last answered
+   * (candidate-cache.ts), so that a node cut off from it says so (the service's 503) rather than
+   * answering from its memory alone for long.
    */
   async thresholds(): Promise<ThresholdSet> {
     const now = Date.now();
@@ -412,7 +414,8 @@ export class Engine {
     const view = viewOf(sig);
     const cands = this.index.search(vectorize(sig), this.k, opts.exclude !== undefined ? (id) => id !== opts.exclude : undefined);
     // One read for the candidates' memberships, issues and the thresholds — with their names too
-    // on a networked store: one round trip —; views come from the cache, read only for candidates not seen yet.
+    // on a networked store: one round trip, or none on a query node that remembers them
+    // (candidate-cache.ts) —; views come from the cache, read only for candidates not seen yet.
     const ctx = await this.store.candidates(cands.map((c) => c.id), 'thresholds');
     const t = this.thresholdsFrom(ctx.config as Partial<ThresholdSet> | null, Date.now());
     const ranked = this.byIssue(view, await this.scoreIds(view, cands.map((c) => c.id), ctx.members, new Map()), cands.length);

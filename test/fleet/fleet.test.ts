@@ -22,7 +22,7 @@ import { syzbotReports } from '../helpers/syzbot.js';
 import { ensurePackages, startRedis, startPostgres, freePort, type Running } from '../../src/fleet/local.js';
 import { startService, type RunningService } from '../../src/fleet/service.js';
 import { DEAD_QUEUE, redisConnection } from '../../src/fleet/worker.js';
-import { PgStore } from '../../src/similarity/postgres.js';
+import { PgStore, PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/similarity/postgres.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
 import { rarityNames } from '../../src/similarity/view.js';
@@ -305,6 +305,95 @@ test('Redis restarted mid-run: workers reconnect, every acknowledged job complet
   assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
   await store.close();
   await stopWorkers();
+});
+
+test('a PostgreSQL store of schema 2 is migrated (with a notice) and then announces changes: a membership, an issue, a config value, signature rows', async () => {
+  const db = await freshDb();
+  const pgmod = (await import('pg')).default;
+  const c = new pgmod.Client({ connectionString: db });
+  await c.connect();
+  await c.query('CREATE TABLE vaat_schema (version INTEGER NOT NULL)');
+  for (const m of PG_MIGRATIONS.filter((x) => x.version <= 2)) await c.query(m.sql);
+  await c.query('INSERT INTO vaat_schema (version) VALUES (2)');
+  const notices: string[] = [];
+  const store = await PgStore.open(db, { notice: (l) => notices.push(l) });
+  assert.deepEqual(notices, [`PostgreSQL store schema migrated from 2 to ${PG_SCHEMA_VERSION}`]);
+  assert.equal((await store.meta()).schemaVersion, PG_SCHEMA_VERSION);
+  const engine = await Engine.open(store);
+  const r = syzbotReports()[3]!;
+  const stored = await engine.ingest(signatureFromConsole(r.report, 'a.txt'), { path: null, logText: r.report });
+  const got: string[] = [];
+  await c.query('LISTEN vaat_changes');
+  c.on('notification', (m) => got.push(m.payload ?? ''));
+  const issue = stored.issue!;
+  await store.updateIssue(issue, { title: 'x' });
+  await store.setConfig('thresholds', { console: { duplicate: 0.9, new: 0.5 }, vmcore: { duplicate: 0.9, new: 0.5 } });
+  const other = await store.createIssue('y');
+  await store.setMembership(stored.signature!, other.id, 'human', null);
+  await c.query('UPDATE signatures SET title = title');
+  for (let i = 0; i < 100 && got.length < 4; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual(got, [`i${issue}`, 'cthresholds', `m${stored.signature}`, 's']);
+  await engine.close();
+  await c.end();
+});
+
+test('a query node answers matches from its memory, and what another node changes reaches its answers within a second: a split, a title, a status, the thresholds', async () => {
+  const db = await freshDb();
+  // Another node: an engine of its own on the same database.
+  const store = await PgStore.open(db);
+  const other = await Engine.open(store);
+  const reports = syzbotReports().slice(0, 30);
+  for (const r of reports) await other.ingest(signatureFromConsole(r.report, `${r.id}.txt`), { path: null, logText: r.report });
+  await newService(db);
+  const q = reports[7]!;
+  const stored = (await store.findByHash(signatureFromConsole(q.report, 'q.txt').source.hash))!;
+  const match = async () => {
+    const m = await api('POST', '/v1/match', q.report);
+    assert.equal(m.status, 200, m.text);
+    return m.json;
+  };
+  const first = await match();
+  assert.equal(first.matches[0].signature.id, stored.id);
+  const issue = first.matches[0].issue as number;
+  assert.equal(issue, (await store.membership(stored.id))!.issueId);
+  const counts = async () => {
+    const t = (await api('GET', '/metrics')).text;
+    const n = (from: string) => Number(new RegExp(`^vaat_match_candidates_total\\{from="${from}"\\} (\\d+)$`, 'm').exec(t)?.[1] ?? NaN);
+    return { memory: n('memory'), store: n('store') };
+  };
+  const c0 = await counts();
+  for (let i = 0; i < 10; i++) await match();
+  const c1 = await counts();
+  // Ten matches of the same report in well under TRUST_MS: at most one reads the store (once it is due again).
+  assert.ok(c1.memory - c0.memory >= 9 && c1.store - c0.store <= 1, `remembered ${c1.memory - c0.memory}, read ${c1.store - c0.store}`);
+
+  // Each change by the other node must show in the service's answer within a second.
+  const within = async (what: string, ok: (m: any) => boolean) => {
+    const t0 = Date.now();
+    for (;;) {
+      const m = await match();
+      if (ok(m)) return;
+      assert.ok(Date.now() - t0 < 1000, `${what}: the service's answer did not change within a second`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  };
+  const { splitIssue, retitle, setStatus } = await import('../../src/similarity/issues.js');
+  await splitIssue(store, issue, [String(stored.id)]);
+  const moved = (await store.membership(stored.id))!.issueId;
+  assert.notEqual(moved, issue);
+  await within('a split', (m) => m.matches[0].issue === moved);
+  await retitle(store, moved, 'renamed by another node');
+  await within('a title', (m) => m.matches[0].title === 'renamed by another node');
+  await setStatus(store, moved, 'closed');
+  await within('a status', (m) => m.matches[0].status === 'closed');
+  const { defaultThresholds } = await import('../../src/similarity/decide.js');
+  const t = defaultThresholds();
+  const raised = Math.min(1, t.console.duplicate + 0.01);
+  await store.setConfig('thresholds', { ...t, console: { ...t.console, duplicate: raised } });
+  assert.equal(first.decision.scale, 'console');
+  assert.notEqual(first.decision.duplicate, raised);
+  await within('the thresholds', (m) => m.decision.duplicate === raised);
+  await other.close();
 });
 
 test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
