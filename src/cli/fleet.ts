@@ -100,13 +100,15 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable; default: the current directory)', collect, [])
     .action(async (_o, cmd: Command) => {
       const o = ctx.g(cmd);
-      const { ensurePackages, startRedis, startPostgres } = await import('../fleet/local.js');
+      const { ensurePackages, startRedis, startPostgres, LocalServiceError } = await import('../fleet/local.js');
       const dir = o.dir ? String(o.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'vaat-fleet-'));
       const children: ChildProcess[] = [];
+      let redis: Awaited<ReturnType<typeof startRedis>> | null = null;
+      let pgs: Awaited<ReturnType<typeof startPostgres>> | null = null;
       try {
         ensurePackages();
-        const redis = await startRedis(path.join(dir, 'redis'));
-        const pgs = await startPostgres(path.join(dir, 'postgres'));
+        redis = await startRedis(path.join(dir, 'redis'));
+        pgs = await startPostgres(path.join(dir, 'postgres'));
         const tokenFile = path.join(dir, 'token');
         if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
         const roots = (o.root as string[]).length ? (o.root as string[]) : [process.cwd()];
@@ -117,7 +119,27 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
           children.push(c);
           return c;
         };
-        run(['serve', '--pg', pgs.url, '--redis', redis.url, '--port', String(o.port), '--token-file', tokenFile, ...rootArgs]);
+        // The banner's curl must work as soon as it shows: wait for the service to say it listens
+        // (its stderr passed on). A port already taken ends here, with the service's own error,
+        // rather than in a fleet without a service; a probe of the port would have found the other
+        // program listening there.
+        const serve = spawn(process.execPath, [vaat, 'serve', '--pg', pgs.url, '--redis', redis.url, '--port', String(o.port), '--token-file', tokenFile, ...rootArgs], { stdio: ['ignore', 'inherit', 'pipe'] });
+        children.push(serve);
+        await new Promise<void>((resolve, reject) => {
+          let said = '';
+          let up = false;
+          serve.stderr!.on('data', (d: Buffer) => {
+            process.stderr.write(d);
+            if (up) return;
+            said += d.toString('utf8');
+            if (said.includes('vaat serve: listening on ')) {
+              up = true;
+              said = '';
+              resolve();
+            }
+          });
+          serve.once('exit', (c) => reject(new LocalServiceError(`vaat serve exited (${c}) before it listened`)));
+        });
         for (let i = 0; i < Number(o.workers); i++) run(['worker', '--pg', pgs.url, '--redis', redis.url, ...rootArgs]);
         process.stdout.write([
           `fleet in ${dir}`,
@@ -132,14 +154,17 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
         const stop = async () => {
           for (const c of children) c.kill('SIGTERM');
           await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-          await redis.stop();
-          await pgs.stop();
+          await redis?.stop();
+          await pgs?.stop();
           process.exit(0);
         };
         process.on('SIGINT', () => void stop());
         process.on('SIGTERM', () => void stop());
       } catch (e) {
+        // Nothing half-started stays behind: the children, then the databases.
         for (const c of children) c.kill('SIGTERM');
+        await redis?.stop().catch(() => {});
+        await pgs?.stop().catch(() => {});
         ctx.fail('fleet up', e);
       }
     });

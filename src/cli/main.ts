@@ -41,7 +41,8 @@ export function fail(what: string, e: unknown, prog?: Program): never {
   if (prog && err?.message && /VMCOREINFO (lacks|printk|SYMBOL|has no)/.test(err.message) && !/file offset|found in memory/.test(err.message)) err.message += ` (${prog.vmcoreinfoWhere})`;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
   const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError', 'LocalServiceError'];
-  const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS'];
+  // The system's answers about files, and about a port asked for (`vaat serve --port` taken): the user's to fix, not vaat's.
+  const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS', 'EADDRINUSE', 'EADDRNOTAVAIL'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;
   if (known.includes(err?.name) || (code && fsCodes.includes(code))) console.error(`vaat: ${what}: ${msg}`);
