@@ -15,7 +15,9 @@
 //   (the service's 503), as it did when every match read the store;
 // - a read only fills it when no notice arrived while it was in flight (the
 //   epoch): a change committed after the read's snapshot may have been
-//   announced, and dropped from here, before the read's rows arrived.
+//   announced, and dropped from here, before the read's rows arrived;
+// - what a match takes from here it takes before its read starts: a notice
+//   during the read cannot leave a candidate without a membership.
 
 import type { CandidateRows, Membership, StoredSignature, Issue } from './store.js';
 
@@ -109,22 +111,34 @@ export class CandidateCache {
     put(this.config, configKey, rawConfig);
   }
 
-  /** The answer for `ids`: rows read just now (`fresh`, for the ids it covers) and the rest remembered. */
-  answer(ids: number[], configKey: string, fresh: CandidateRows | null, freshIds: Set<number>, freshConfig: string | null | undefined): CandidateRows {
+  /**
+   * What is remembered for `ids` (all of them present: those `missing` did not name), taken before
+   * the read of the others starts, so that a notice arriving during that read cannot take a
+   * candidate out of this answer. `config`: the raw config value, when remembered.
+   */
+  remembered(ids: number[], configKey: string): { rows: CandidateRows; config: string | null | undefined } {
     const signatures = new Map<number, StoredSignature>();
-    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures, config: null };
-    const raw = freshConfig !== undefined ? freshConfig : this.config.get(configKey) ?? null;
-    out.config = raw ? JSON.parse(raw) : null;
+    const rows: CandidateRows = { members: new Map(), issues: new Map(), signatures, config: null };
     for (const id of ids) {
-      const f = fresh && freshIds.has(id);
-      const s = f ? fresh.signatures?.get(id) : this.sigs.get(id);
+      const s = this.sigs.get(id);
       if (s) signatures.set(id, s);
-      const m = f ? fresh.members.get(id) : this.members.get(id);
+      const m = this.members.get(id);
       if (!m) continue;
-      out.members.set(id, m);
-      const i = f ? fresh.issues.get(m.issueId) : this.issues.get(m.issueId);
-      if (i) out.issues.set(m.issueId, i);
+      rows.members.set(id, m);
+      const i = this.issues.get(m.issueId);
+      if (i) rows.issues.set(m.issueId, i);
     }
-    return out;
+    return { rows, config: this.config.has(configKey) ? this.config.get(configKey)! : undefined };
   }
+}
+
+/** Rows remembered and rows read just now, as one answer; the config value parsed once, from whichever holds it. */
+export function joinRows(a: CandidateRows, b: CandidateRows | null, config: string | null): CandidateRows {
+  const out: CandidateRows = { members: new Map(a.members), issues: new Map(a.issues), signatures: new Map(a.signatures ?? []), config: config ? JSON.parse(config) : null };
+  if (b) {
+    for (const [k, v] of b.members) out.members.set(k, v);
+    for (const [k, v] of b.issues) out.issues.set(k, v);
+    for (const [k, v] of b.signatures ?? []) out.signatures!.set(k, v);
+  }
+  return out;
 }

@@ -37,7 +37,7 @@ import {
   StoreError, type DecisionKind, type DecisionRecord, type NameCounts, type IssueNames, type Issue, type IssueStatus, type IssueSummary,
   type Membership, type NewSignature, type Store, type StoreMeta, type StoredSignature, type CandidateRows, type DecidedWrite, type DecidedResult,
 } from './store.js';
-import { CandidateCache, CHANGES_CHANNEL } from './candidate-cache.js';
+import { CandidateCache, CHANGES_CHANNEL, joinRows } from './candidate-cache.js';
 
 /**
  * Store.candidates in one statement: the config row always comes (a match on an empty index that
@@ -521,16 +521,18 @@ export class PgStore implements Store {
     // Inside a write transaction the rows must be the transaction's own: read, never remembered.
     const inTx = this.tx.getStore() !== undefined;
     const need = inTx ? { ids, config: true } : this.cache.missing(ids, configKey);
+    const needed = new Set(need.ids);
+    const known = this.cache.remembered(inTx ? [] : ids.filter((id) => !needed.has(id)), configKey);
     if (!need.ids.length && !need.config) {
       this.cache.counts.remembered++;
-      return this.cache.answer(ids, configKey, null, new Set(), undefined);
+      return joinRows(known.rows, null, known.config ?? null);
     }
     this.cache.counts.read++;
     const epoch = this.cache.epoch;
     const { rows, config } = await this.readCandidates(need.ids, configKey);
     this.cache.reached();
     if (!inTx) this.cache.fill(epoch, need.ids, configKey, config, rows);
-    return this.cache.answer(ids, configKey, rows, new Set(need.ids), config);
+    return joinRows(known.rows, rows, config);
   }
 
   /** How many matches' candidates came from memory alone, and how many read the store. */
@@ -545,8 +547,9 @@ export class PgStore implements Store {
     const rows = (await this.q.query<SigRow & MemberRow & { cfg: string | null; issue_title: string | null; issue_status: IssueStatus | null; sid: number | null }>(
       { name: 'vaat_candidates', text: CANDIDATES_SQL, values: [signatureIds, configKey] })).rows;
     const signatures = new Map<number, StoredSignature>();
+    // The config value stays as read (joinRows parses it, once per answer).
     const config = rows[0]?.cfg ?? null;
-    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures, config: config ? JSON.parse(config) : null };
+    const out: CandidateRows = { members: new Map(), issues: new Map(), signatures, config: null };
     for (const r of rows) {
       if (r.sid === null) continue;
       signatures.set(r.sid, toStored({ ...r, id: r.sid }));
