@@ -104,7 +104,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const store = await PgStore.open(o.pg, { notice });
   const engine = await Engine.open(store, { notice });
   // Catch up when other nodes commit (LISTEN/NOTIFY).
-  const unlisten = await store.listen((id) => engine.syncSoon(id));
+  const unlisten = await store.listen((id) => engine.syncSoon(id), { changes: true });
   // Fail fast while Redis is away (503), rather than queue requests in memory.
   const conn = { ...redisConnection(o.redis), enableOfflineQueue: false };
   const queue = new Queue<IngestJob>(INGEST_QUEUE, { connection: conn, defaultJobOptions: JOB_OPTIONS });

@@ -618,8 +618,11 @@ export class PgStore implements Store {
   /**
    * Call `f` when other nodes commit signatures (LISTEN vaat_signatures; with the id announced),
    * once connected and every `everyMs` regardless (no id). Reconnects after the server restarts.
+   * `changes`: listen for changes too (vaat_changes), so that this node's matches remember their
+   * candidates (a query node; a worker, which does not match, need not hear of them).
    */
-  async listen(f: (announced?: number) => void, everyMs = 2000): Promise<() => Promise<void>> {
+  async listen(f: (announced?: number) => void, opts: { everyMs?: number; changes?: boolean } = {}): Promise<() => Promise<void>> {
+    const everyMs = opts.everyMs ?? 2000;
     let stopped = false;
     const connect = async (): Promise<void> => {
       if (stopped) return;
@@ -646,14 +649,14 @@ export class PgStore implements Store {
       c.on('end', lose);
       try {
         await c.connect();
-        await c.query(`LISTEN vaat_signatures; LISTEN ${CHANGES_CHANNEL}`);
+        await c.query(opts.changes ? `LISTEN vaat_signatures; LISTEN ${CHANGES_CHANNEL}` : 'LISTEN vaat_signatures');
         if (lost) return;
         if (stopped) {
           await c.end().catch(() => {});
           return;
         }
         this.listener = c;
-        this.cache.setListening(true);
+        if (opts.changes) this.cache.setListening(true);
         f();
       } catch {
         lose();
