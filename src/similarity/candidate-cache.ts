@@ -28,7 +28,7 @@ export const TRUST_MS = 2000;
 /** Entries kept per kind; the oldest go first (insertion order). */
 const MAX_ENTRIES = 100_000;
 
-/** The channel the store's triggers announce changes on, and what each notice's payload means. */
+/** The channel the store's triggers announce changes on (the payloads: CandidateCache.notice). */
 export const CHANGES_CHANNEL = 'vaat_changes';
 
 function put<K, V>(m: Map<K, V>, k: K, v: V): void {
