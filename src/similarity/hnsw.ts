@@ -117,6 +117,29 @@ function fileSha256(file: string): string {
   return h.digest('hex');
 }
 
+/**
+ * Read every signature stored after `seq()` in sequence order and hand each to `add` (which moves
+ * `seq()` on), then to `onAdded`; the ids taken, with their sequence numbers. Shared by the HNSW
+ * index and a node's record of what it took in when another node's index answers its searches
+ * (remote-index.ts).
+ */
+export async function catchUpFrom(store: Store, seq: () => number, add: (id: number, vector: Float32Array, seq: number) => void, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
+  const added: Array<{ id: number; seq: number }> = [];
+  const BATCH = 5000;
+  for (;;) {
+    const rows = await store.vectorsAfter(seq(), BATCH);
+    for (const r of rows) {
+      add(r.id, r.vector, r.seq);
+      added.push({ id: r.id, seq: r.seq });
+      onAdded?.(r.id, r.seq, r.vector);
+    }
+    // A short batch was everything the store held when it was read: asking again would cost a
+    // round trip (on PostgreSQL, a writer's or a query node's every catch-up) to learn nothing.
+    // What is committed later, the next catch-up takes in.
+    if (rows.length < BATCH) return added;
+  }
+}
+
 export class VectorIndex {
   private hnsw: HierarchicalNSW;
   private capacity: number;
@@ -167,7 +190,7 @@ export class VectorIndex {
       else this.twins.set(twin, [id]);
     } else {
       if (this.points >= this.capacity) {
-        this.capacity *= 2;
+        this.capacity = Math.max(16, this.capacity * 2);
         this.hnsw.resizeIndex(this.capacity);
       }
       this.hnsw.addPoint(Array.from(v), id);
@@ -212,22 +235,11 @@ export class VectorIndex {
   }
 
   /** Add every signature the store holds beyond what this index has; the ids added, with their sequence numbers. */
-  async catchUp(store: Store, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
-    const added: Array<{ id: number; seq: number }> = [];
-    const BATCH = 5000;
-    for (;;) {
-      const rows = await store.vectorsAfter(this.seq, BATCH);
-      for (const r of rows) {
-        if (r.vector.length !== this.dimension) throw new Error(`signature ${r.id}: vector of ${r.vector.length} dimensions in a ${this.dimension}-dimension index`);
-        this.add(r.id, r.vector, r.seq);
-        added.push({ id: r.id, seq: r.seq });
-        onAdded?.(r.id, r.seq, r.vector);
-      }
-      // A short batch was everything the store held when it was read: asking again would cost a
-      // round trip (on PostgreSQL, a writer's or a query node's every catch-up) to learn nothing.
-      // What is committed later, the next catch-up takes in.
-      if (rows.length < BATCH) return added;
-    }
+  catchUp(store: Store, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
+    return catchUpFrom(store, () => this.seq, (id, vector, seq) => {
+      if (vector.length !== this.dimension) throw new Error(`signature ${id}: vector of ${vector.length} dimensions in a ${this.dimension}-dimension index`);
+      this.add(id, vector, seq);
+    }, onAdded);
   }
 
   /**
@@ -267,6 +279,9 @@ export class VectorIndex {
           const loaded = new VectorIndex(opts.dimension, { ...built, efSearch: params.efSearch });
           try {
             loaded.hnsw.readIndexSync(file);
+            // hnswlib reads back room for as many elements as were written: none for an index saved
+            // empty (a node stopped before anything was stored). add() grows it to at least 16: a
+            // doubling of 0 asked hnswlib for room for none, and the first add corrupted the heap.
             loaded.capacity = loaded.hnsw.getMaxElements();
             loaded.hnsw.setEf(loaded.params.efSearch);
             loaded.seq = sc.seq;

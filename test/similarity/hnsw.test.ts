@@ -100,3 +100,25 @@ test('repeats of one vector are one point; searches return their whole group, as
   assert.deepEqual((await reopen()).n, []);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('an index saved empty and opened again takes signatures (hnswlib reads it back with room for none)', async () => {
+  // A node stopped before anything was stored saves an empty index; the next start read it with
+  // no room, and its first insert asked hnswlib for room for none — a heap corruption that killed
+  // the service (glibc: "corrupted double-linked list") when a fleet test restarted it on an empty store.
+  const dir = path.join(tmp, 'empty');
+  let engine = await Engine.open(openSqliteStore(dir));
+  await engine.close();
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).count, 0);
+  engine = await Engine.open(openSqliteStore(dir));
+  const base = crashesOfDistinctCauses(40);
+  for (const s of base) await engine.ingest(s, { path: null, logText: null });
+  assert.equal(engine.indexSize, 40);
+  await engine.close();
+  const store = openSqliteStore(dir);
+  const ix = await VectorIndex.open(store, dir, { dimension: vectorDimension(), vectorVersion: (await store.meta()).vectorVersion! });
+  const v = vectorize(base[7]!);
+  const got = ix.search(v, 1);
+  assert.equal(got.length, 1);
+  assert.ok(Math.abs(got[0]!.similarity - v.reduce((a, x) => a + x * x, 0)) < 1e-4, 'a stored report is its own nearest');
+  await store.close();
+});
