@@ -31,11 +31,17 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable)', collect, [])
     .option('--concurrency <n>', 'jobs at once', '2')
     .option('--lock-ms <ms>', 'job lock: a dead worker\'s job is retried after it', '30000')
+    .option('--candidates <url>', "the service's URL: its index answers this worker's searches, and the worker keeps none (needs the token)")
+    .option('--token-file <file>', 'the service\'s bearer token, for --candidates (else $VAAT_TOKEN)')
     .action(async (_o, cmd: Command) => {
       const o = ctx.g(cmd);
       const { startWorker } = await import('../fleet/worker.js');
       try {
-        const w = await startWorker({ redis: String(o.redis), pg: String(o.pg), roots: o.root as string[], concurrency: Number(o.concurrency), lockMs: Number(o.lockMs), notice: (l) => console.error(`vaat worker: ${l}`) });
+        const candidates = o.candidates ? String(o.candidates) : undefined;
+        const w = await startWorker({
+          redis: String(o.redis), pg: String(o.pg), roots: o.root as string[], concurrency: Number(o.concurrency), lockMs: Number(o.lockMs),
+          candidates, token: candidates ? readToken(o) : undefined, notice: (l) => console.error(`vaat worker: ${l}`),
+        });
         console.error(`vaat worker: ${process.pid} taking jobs (concurrency ${o.concurrency})`);
         let stopping = false;
         const stop = async () => {
@@ -140,7 +146,8 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
           });
           serve.once('exit', (c) => reject(new LocalServiceError(`vaat serve exited (${c}) before it listened`)));
         });
-        for (let i = 0; i < Number(o.workers); i++) run(['worker', '--pg', pgs.url, '--redis', redis.url, ...rootArgs]);
+        // The workers ask the service for candidates rather than keep an index each (candidates.ts).
+        for (let i = 0; i < Number(o.workers); i++) run(['worker', '--pg', pgs.url, '--redis', redis.url, '--candidates', `http://127.0.0.1:${o.port}`, '--token-file', tokenFile, ...rootArgs]);
         process.stdout.write([
           `fleet in ${dir}`,
           `  redis      ${redis.url} (append-only file in ${redis.dir})`,

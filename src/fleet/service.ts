@@ -20,6 +20,7 @@ import { buildSimilarityReport } from '../report/similarity.js';
 import { htmlPage } from '../report/html/page.js';
 import { INGEST_QUEUE, DEAD_QUEUE, JOB_OPTIONS, redisConnection, type IngestJob } from './worker.js';
 import { insideRoots } from './paths.js';
+import { decodeVector, MAX_CANDIDATES, MAX_VECTOR_CHARS } from './candidates.js';
 
 export interface ServiceOptions {
   pg: string;
@@ -208,6 +209,21 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     const m = await engine.match(sig, { k: typeof b === 'string' ? 5 : b.k ?? 5 });
     metrics.inc('vaat_match_decisions_total', { decision: m.decision.verdict });
     return m;
+  });
+
+  // A worker's search, answered from this node's index (candidates.ts; `vaat worker --candidates`):
+  // workers then keep no index of their own. The token is needed whatever protectReads says: the
+  // fleet's own nodes ask this, and a search is CPU a stranger should not spend.
+  app.post('/v1/candidates', {
+    preHandler: auth(true),
+    schema: { body: { type: 'object', required: ['vector', 'k'], properties: { vector: { type: 'string', minLength: 4, maxLength: MAX_VECTOR_CHARS, pattern: '^[A-Za-z0-9+/]+={0,2}$' }, k: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES } }, additionalProperties: false } },
+  }, async (req, reply) => {
+    const b = req.body as { vector: string; k: number };
+    const v = decodeVector(b.vector);
+    if (typeof v === 'string') return reply.code(400).send({ error: v });
+    if (v.length !== engine.dimension) return reply.code(400).send({ error: `a vector of ${v.length} dimensions, the index has ${engine.dimension}` });
+    metrics.inc('vaat_candidate_searches_total');
+    return engine.nearestHere(v, b.k);
   });
 
   // What a person asked that cannot be done (no such issue, merge into itself) is theirs to fix: 4xx, not 500.

@@ -11,12 +11,14 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker, Queue, type Job } from 'bullmq';
+import { Worker, Queue, DelayedError, type Job } from 'bullmq';
 import { PgStore } from '../similarity/postgres.js';
 import { Engine, type IngestResult } from '../similarity/engine.js';
 import { extract } from '../report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
 import { insideRoots } from './paths.js';
+import { httpCandidates, CandidatesRefused } from './candidates.js';
+import { CandidatesUnavailable } from '../similarity/remote-index.js';
 
 export const INGEST_QUEUE = 'vaat-ingest';
 export const DEAD_QUEUE = 'vaat-dead';
@@ -36,6 +38,15 @@ export interface WorkerOptions {
   roots: string[];
   /** How long a job's lock lasts without renewal: a killed worker's job is retried after it. */
   lockMs?: number;
+  /**
+   * The service's URL: its index answers this worker's searches (POST /v1/candidates), and the
+   * worker keeps no index of its own. Absent: the worker builds and keeps its own, as a query node does.
+   */
+  candidates?: string;
+  /** The bearer token the service was started with (needed with `candidates`). */
+  token?: string;
+  /** How long a job waits before trying again while the candidate service cannot answer (ms). */
+  candidatesRetryMs?: number;
   notice?: (line: string) => void;
 }
 
@@ -48,7 +59,26 @@ export interface RunningWorker {
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const notice = o.notice ?? (() => {});
   const store = await PgStore.open(o.pg, { notice });
-  const engine = await Engine.open(store, { notice });
+  const remote = o.candidates ? httpCandidates(o.candidates, o.token ?? null) : undefined;
+  const engine = await Engine.open(store, { notice, remote }).catch(async (e) => {
+    await store.close();
+    throw e;
+  });
+  if (remote) {
+    // A wrong token or a service of another vector layout is the operator's to fix: refuse to start.
+    // A service not up yet is not: jobs wait for it.
+    try {
+      await remote.search(new Float32Array(engine.dimension), 1);
+    } catch (e) {
+      if (!(e instanceof CandidatesUnavailable)) {
+        await engine.close().catch(() => store.close());
+        throw e instanceof CandidatesRefused ? new Error(`${e.message} (check --candidates and the token)`) : e;
+      }
+      notice(`${(e as Error).message}: jobs wait until it answers`);
+    }
+  }
+  const retryMs = o.candidatesRetryMs ?? 2000;
+  let lastWaitNotice = 0;
   // What other workers store reaches this one's index as they commit (their notices), not inside
   // this worker's next ingest; and an ingest with nothing announced since skips a round trip.
   const unlisten = await store.listen((id) => engine.syncSoon(id));
@@ -62,7 +92,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     chain = p.catch(() => {});
     return p;
   };
-  const process_ = async (job: Job<IngestJob>): Promise<IngestResult> => {
+  const process_ = async (job: Job<IngestJob>, token?: string): Promise<IngestResult> => {
     const d = job.data;
     let sig;
     let logText: string | null;
@@ -83,8 +113,20 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // Progress: 0 while extracting, 60 once extracted and deciding; a completed job reads 100
     // (GET /v1/jobs/:id). One Redis round trip per job for it, not three.
     await job.updateProgress(60);
-    const res = await serial(() => engine.ingest(sig, { path: d.kind === 'dump' ? d.path : null, logText }));
-    return { ...res, input };
+    try {
+      const res = await serial(() => engine.ingest(sig, { path: d.kind === 'dump' ? d.path : null, logText }));
+      return { ...res, input };
+    } catch (e) {
+      // The service that answers this worker's searches is down or behind: the job waits and comes
+      // back, without spending one of its attempts (a restart of the service must not dead-letter jobs).
+      if (!(e instanceof CandidatesUnavailable) || !token) throw e;
+      if (Date.now() - lastWaitNotice > 10_000) {
+        lastWaitNotice = Date.now();
+        notice(`${e.message.split('\n')[0]}: jobs wait ${retryMs} ms and try again`);
+      }
+      await job.moveToDelayed(Date.now() + retryMs, token);
+      throw new DelayedError();
+    }
   };
   const worker = new Worker<IngestJob, IngestResult>(INGEST_QUEUE, process_, {
     connection: redisConnection(o.redis),

@@ -9,6 +9,7 @@ import type { Signature } from '../../features/signature.js';
 import { vectorize, vectorDimension } from '../../features/vector.js';
 import { vectorVersion } from '../../features/rules.js';
 import { VectorIndex, type IndexParams } from './hnsw.js';
+import { RemoteIndex, CandidatesUnavailable, type CandidateSource, type Nearest } from './remote-index.js';
 import { viewOf, storedRulesVersion, rarityNames, type SignatureView } from './view.js';
 import { score as scorePair, defaultParams, FAMILIES, type FamilyName, type Score } from './scorer.js';
 import type { FrameStats } from './frames.js';
@@ -137,6 +138,11 @@ export interface EngineOptions {
   namesMaxAgeMs?: number;
   params?: ScorerParams;
   index?: IndexParams;
+  /**
+   * Another node answers this engine's searches (a fleet worker asking the service): no HNSW
+   * index here, only what was stored since the engine opened (remote-index.ts).
+   */
+  remote?: CandidateSource;
   notice?: (line: string) => void;
 }
 
@@ -233,7 +239,7 @@ export class Engine {
 
   private constructor(
     readonly store: Store,
-    private readonly index: VectorIndex,
+    private readonly index: VectorIndex | RemoteIndex,
     private readonly frames: CountedNames,
     readonly params: ScorerParams,
     private readonly k: number,
@@ -263,12 +269,14 @@ export class Engine {
         await store.rebuildNameCounts(issueNames(store));
       }
       return {
-        index: await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
+        // A remote index starts where the store is: the history is the answering node's.
+        index: opts.remote ? new RemoteIndex(opts.remote, indexDim, await store.maxSeq()) : await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
         nc: await store.nameCounts(),
       };
     });
     const engine = new Engine(store, index, new CountedNames(nc.issues, nc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
     engine.namesMaxAgeMs = opts.namesMaxAgeMs ?? NAMES_MAX_AGE_MS;
+    engine.recentFrom = index.seq;
     return engine;
   }
 
@@ -363,14 +371,20 @@ export class Engine {
 
   /** Signatures this index took in, by sequence number, newest last (what an optimistic decision checks). */
   private recent: Array<{ seq: number; id: number; vector: Float32Array }> = [];
+  /** `recent` holds every signature taken in with a sequence number above this one (the index's at open, then the last entry trimmed). */
+  private recentFrom = 0;
 
   private noteAdded(id: number, seq: number, vector: Float32Array): void {
     this.recent.push({ seq, id, vector });
-    if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
+    if (this.recent.length > 2 * RECENT) {
+      this.recentFrom = this.recent[this.recent.length - RECENT - 1]!.seq;
+      this.recent = this.recent.slice(-RECENT);
+    }
   }
 
-  /** The ids added since sequence number `seq`, or null when more than RECENT were (or they are no longer known). */
+  /** The ids added since sequence number `seq`, or null when more than RECENT_RESCORE were (or they are not known here). */
   private addedSince(seq: number): Array<{ id: number; vector: Float32Array }> | null {
+    if (seq < this.recentFrom) return null;
     const out: Array<{ id: number; vector: Float32Array }> = [];
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const r = this.recent[i]!;
@@ -378,8 +392,38 @@ export class Engine {
       out.push(r);
       if (out.length > RECENT_RESCORE) return null;
     }
-    // Every entry is newer than seq: entries older than the list may be missing too, unless nothing was ever trimmed.
-    return this.recent.length < RECENT ? out : null;
+    return out;
+  }
+
+  /**
+   * What was stored after `seq`, read from the store (at most RECENT_RESCORE, else null): for a
+   * remote index whose answer predates what this engine remembers (it started after that state).
+   */
+  private async readAddedSince(seq: number): Promise<Array<{ id: number; vector: Float32Array }> | null> {
+    const rows = await this.store.vectorsAfter(seq, RECENT_RESCORE + 1);
+    return rows.length > RECENT_RESCORE ? null : rows;
+  }
+
+  /**
+   * The k nearest stored signatures, and the sequence number of the index that answered: this
+   * node's, or the remote one's (which may be behind or ahead of this node's catch-up).
+   */
+  private async nearest(vector: Float32Array, k: number, filter?: (id: number) => boolean): Promise<Nearest> {
+    const ix = this.index;
+    if (ix instanceof VectorIndex) return { seq: ix.seq, candidates: ix.search(vector, k, filter) };
+    const r = await ix.search(vector, filter ? k + 1 : k);
+    return { seq: r.seq, candidates: (filter ? r.candidates.filter((c) => filter(c.id)) : r.candidates).slice(0, k) };
+  }
+
+  /** This node's own index answering another node's search (the service's POST /v1/candidates); the dimension it expects. */
+  nearestHere(vector: Float32Array, k: number): Nearest {
+    if (!(this.index instanceof VectorIndex)) throw new StoreError('this node has no index of its own (its searches are answered remotely)');
+    if (vector.length !== this.index.dimension) throw new StoreError(`a vector of ${vector.length} dimensions, the index has ${this.index.dimension}`);
+    return { seq: this.index.seq, candidates: this.index.search(vector, k) };
+  }
+
+  get dimension(): number {
+    return this.index.dimension;
   }
 
   /**
@@ -412,7 +456,7 @@ export class Engine {
   /** The known issues closest to a signature, best first, with the scorer's breakdown. */
   async match(sig: Signature, opts: { k?: number; exclude?: number } = {}): Promise<MatchResult> {
     const view = viewOf(sig);
-    const cands = this.index.search(vectorize(sig), this.k, opts.exclude !== undefined ? (id) => id !== opts.exclude : undefined);
+    const cands = (await this.nearest(vectorize(sig), this.k, opts.exclude !== undefined ? (id) => id !== opts.exclude : undefined)).candidates;
     // One read for the candidates' memberships, issues and the thresholds — with their names too
     // on a networked store: one round trip, or none on a query node that remembers them
     // (candidate-cache.ts) —; views come from the cache, read only for candidates not seen yet.
@@ -460,6 +504,13 @@ export class Engine {
 
   /** Issues ranked by their best member among the HNSW candidates: by the model's probability when it covers the query, else by the exact score. */
   private async rank(view: SignatureView, vector: Float32Array): Promise<Ranked[] & { candidates: number }> {
+    if (this.index instanceof RemoteIndex) {
+      // Under the lock this engine has taken in everything stored; the remote answer may be older.
+      const { seq, candidates } = await this.nearest(vector, this.k);
+      const added = this.addedSince(seq) ?? (await this.readAddedSince(seq));
+      if (added === null) throw new CandidatesUnavailable(`the candidate service (${this.index.source.name}) is more than ${RECENT_RESCORE} signatures behind the store`);
+      return this.rankSince(view, vector, [], candidates, seq, added);
+    }
     const cands = this.index.search(vector, this.k);
     const ids = cands.map((c) => c.id);
     const members = await this.store.memberships(ids);
@@ -513,8 +564,9 @@ export class Engine {
    * rarity moved with it. Either way the decision is the one the serial order makes (but for
    * HNSW's approximation). Too much stored since, or older than remembered: a fresh ranking.
    */
-  private async rankSince(view: SignatureView, vector: Float32Array, pre: Scored[], cands: Array<{ id: number; similarity: number }>, seq: number): Promise<Ranked[] & { candidates: number }> {
-    const added = this.addedSince(seq);
+  private async rankSince(view: SignatureView, vector: Float32Array, pre: Scored[], cands: Array<{ id: number; similarity: number }>, seq: number, known = this.addedSince(seq)): Promise<Ranked[] & { candidates: number }> {
+    // A remote answer older than this engine's memory: what was stored since is read (rank does that too).
+    const added = known ?? (this.index instanceof RemoteIndex ? await this.readAddedSince(seq) : null);
     if (added === null) return this.rank(view, vector);
     if (!added.length) {
       const ids = cands.map((c) => c.id);
@@ -557,8 +609,7 @@ export class Engine {
     if (this.store.mayHaveAfter?.(this.index.seq) ?? true) await this.sync();
     // The search and the exact scores too, optimistically: under the lock only what was stored
     // meanwhile is scored (rankSince), so that several writers' decisions overlap but for that.
-    const seq = this.index.seq;
-    const cands = this.index.search(vector, this.k);
+    const { seq, candidates: cands } = await this.nearest(vector, this.k);
     const candIds = cands.map((c) => c.id);
     const pre = await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map());
     const res = await this.store.exclusive(() => this.inTurn(async () => {
@@ -627,7 +678,7 @@ export class Engine {
 
   /** The k nearest stored signatures of a stored one, exactly re-scored (the kNN graph clustering reads). */
   async neighbours(id: number, view: SignatureView, vector: Float32Array, k: number, views: (ids: number[]) => Promise<Map<number, SignatureView>>): Promise<Array<{ id: number; score: number }>> {
-    const cands = this.index.search(vector, k + 1, (x) => x !== id);
+    const cands = (await this.nearest(vector, k + 1, (x) => x !== id)).candidates;
     const vs = await views(cands.map((c) => c.id));
     return cands.filter((c) => vs.has(c.id)).map((c) => ({ id: c.id, score: scorePair(view, vs.get(c.id)!, this.frames, this.params).total }));
   }
@@ -642,6 +693,8 @@ export class Engine {
 
   /** Write the index file (under the write lock, so two writers do not interleave their files). */
   async save(): Promise<void> {
+    // A remote index has no file here: the answering node keeps its own.
+    if (this.index instanceof RemoteIndex) return;
     const meta = await this.store.meta();
     await this.store.exclusive(async () => {
       await this.sync();

@@ -21,7 +21,7 @@ import { KERNEL_DIR, fixtures } from '../helpers/fixtures.js';
 import { syzbotReports } from '../helpers/syzbot.js';
 import { ensurePackages, startRedis, startPostgres, freePort, type Running } from '../../src/fleet/local.js';
 import { startService, type RunningService } from '../../src/fleet/service.js';
-import { DEAD_QUEUE, redisConnection } from '../../src/fleet/worker.js';
+import { DEAD_QUEUE, INGEST_QUEUE, redisConnection } from '../../src/fleet/worker.js';
 import { PgStore, PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/similarity/postgres.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
@@ -42,8 +42,8 @@ let svc: RunningService;
 const workers: ChildProcess[] = [];
 let dbn = 0;
 
-function startWorker(pgUrl: string, extra: string[] = []): ChildProcess {
-  const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', pgUrl, '--root', KERNEL_DIR, '--concurrency', '2', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(pgUrl: string, extra: string[] = [], env: Record<string, string> = {}): ChildProcess {
+  const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', pgUrl, '--root', KERNEL_DIR, '--concurrency', '2', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   (c as ChildProcess & { err: () => string }).err = () => err;
@@ -116,11 +116,12 @@ after(async () => {
   await pgs?.stop();
 });
 
-test('the shared dumps and 2,000 syzbot reports through the API and two workers: stored once, the decisions the embedded store makes in the same order', async () => {
+test('the shared dumps and 2,000 syzbot reports through the API and two workers, one with its own index and one asking the service for candidates: stored once, the decisions the embedded store makes in the same order', async () => {
   const db = await freshDb();
   await newService(db);
   startWorker(db);
-  startWorker(db);
+  // The other keeps no index: the service's answers its searches (what `vaat fleet up` starts).
+  const remote = startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
   const dumps = fixtures().map((f) => path.join(f.dir, f.meta.dump));
   const logs = syzbotReports().slice(0, 2000).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
   const ids: string[] = [];
@@ -139,6 +140,9 @@ test('the shared dumps and 2,000 syzbot reports through the API and two workers:
   const jobs = await waitJobs(ids);
   const failed = [...jobs.values()].filter((j) => j.state !== 'completed');
   assert.deepEqual(failed, []);
+  // Both workers decided (the service's counter: the remote one asked it once per ingest, at least).
+  const searches = Number(/vaat_candidate_searches_total (\d+)/.exec((await api('GET', '/metrics')).text)?.[1] ?? 0);
+  assert.ok(searches > 300, `the service answered ${searches} candidate searches; the remote worker said: ${(remote as ChildProcess & { err: () => string }).err()}`);
   await stopWorkers();
 
   // Stored once: as many signatures as distinct inputs (hashes computed here, not by vaat).
@@ -413,6 +417,47 @@ test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
   }
   assert.equal(ok, 200);
   assert.equal((await api('GET', '/healthz')).status, 200);
+});
+
+test('a worker asking the service for candidates: a wrong token stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
+  const db = await freshDb();
+  await newService(db);
+  const port = Number(new URL(svc.url).port);
+  const logs = syzbotReports().slice(2300, 2340).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  const ids: string[] = [];
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    assert.equal(r.status, 202, r.text);
+    ids.push(r.json.job);
+  }
+  const bad = startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: 'not-the-token-0123456789' }) as ChildProcess & { err: () => string };
+  const code = await new Promise((res) => bad.once('exit', res));
+  assert.equal(code, 1, bad.err());
+  assert.match(bad.err(), /candidate service .*401.*check --candidates and the token/);
+
+  await svc.close();
+  const w = startWorker(db, ['--candidates', `http://127.0.0.1:${port}`], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
+  const q = new Queue(INGEST_QUEUE, { connection: redisConnection(redis.url) });
+  const dead = new Queue(DEAD_QUEUE, { connection: redisConnection(redis.url) });
+  await new Promise((res) => setTimeout(res, 5000));
+  const states = await Promise.all(ids.map(async (id) => (await q.getJob(id))!.getState()));
+  assert.deepEqual(states.filter((s) => s === 'completed' || s === 'failed'), [], 'nothing decided, nothing failed without the candidate service');
+  assert.ok(states.includes('delayed'), `jobs wait: ${[...new Set(states)]}`);
+  assert.match(w.err(), /candidate service http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED: jobs wait/);
+
+  svc = await startService({ pg: db, redis: redis.url, port, token: TOKEN, roots: [KERNEL_DIR] });
+  const jobs = await waitJobs(ids, 120_000);
+  assert.deepEqual([...jobs.values()].filter((j) => j.state !== 'completed').map((j) => j.id), []);
+  // Waiting spent no attempt: each job completed on its first.
+  assert.deepEqual([...new Set([...jobs.values()].map((j) => j.attempts))], [1]);
+  for (const id of ids) assert.equal(await dead.getJob(`dead-${id}`), undefined);
+  await q.close();
+  await dead.close();
+  const store = await PgStore.open(db);
+  const crypto = await import('node:crypto');
+  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
+  await store.close();
+  await stopWorkers();
 });
 
 test('a poison input lands in the dead-letter queue with its error after the retries', async () => {

@@ -1,0 +1,63 @@
+// A node's index when another node's index answers its searches: a fleet
+// worker asking the service (`vaat worker --candidates URL`). An HNSW index
+// per worker costs every worker the whole store's vectors in memory (2.45 KB
+// a signature: ≈ 245 MB at 100 k, ≈ 2.4 GB at 1 M), a rebuild from the store
+// when it starts without an index file (93–104 s at 100 k on the bench's
+// machine), and an insert of every signature the fleet stores. Here the
+// worker keeps no graph, only the sequence number of what it has taken in:
+// its catch-ups read the signatures stored since (their vectors, for the
+// engine's re-scoring of what was stored after the answering index's state:
+// Engine.rankSince), never the history.
+
+import type { Store } from './store.js';
+import { catchUpFrom } from './hnsw.js';
+import { StoreError } from './store.js';
+
+export interface Nearest {
+  /** The highest sequence number the answering index had taken in. */
+  seq: number;
+  candidates: Array<{ id: number; similarity: number }>;
+}
+
+/** Where a remote index's searches are answered. */
+export interface CandidateSource {
+  /** What to call it in messages (a URL). */
+  readonly name: string;
+  /** The k nearest stored signatures by inner product, most similar first; rejects with CandidatesUnavailable when it cannot answer now. */
+  search(vector: Float32Array, k: number): Promise<Nearest>;
+}
+
+/** The candidate source cannot answer for now (down, overloaded, too far behind the store): the input should wait and try again, not fail. */
+export class CandidatesUnavailable extends StoreError {}
+
+export class RemoteIndex {
+  /** The highest signature sequence number taken in. */
+  seq: number;
+  private taken = 0;
+
+  constructor(readonly source: CandidateSource, readonly dimension: number, seq: number) {
+    this.seq = seq;
+  }
+
+  /** Signatures taken in since this node started (the history is the source's). */
+  get size(): number {
+    return this.taken;
+  }
+
+  add(_id: number, vector: Float32Array, seq: number): void {
+    if (vector.length !== this.dimension) throw new Error(`signature ${_id}: vector of ${vector.length} dimensions, the store's are ${this.dimension}`);
+    this.taken++;
+    if (seq > this.seq) this.seq = seq;
+  }
+
+  catchUp(store: Store, onAdded?: (id: number, seq: number, vector: Float32Array) => void): Promise<Array<{ id: number; seq: number }>> {
+    return catchUpFrom(store, () => this.seq, (id, vector, seq) => this.add(id, vector, seq), onAdded);
+  }
+
+  search(vector: Float32Array, k: number): Promise<Nearest> {
+    return this.source.search(vector, k);
+  }
+
+  /** No file: the answering node keeps its own. */
+  save(): void {}
+}
