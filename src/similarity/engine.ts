@@ -196,6 +196,19 @@ export async function* issueNames(store: Store, page = 2000): AsyncIterable<Issu
   }
 }
 
+/** Candidates and signatures stored after them, merged by exact similarity to `vector`: the k most similar (ties by id). */
+function withAdded(cands: Array<{ id: number; similarity: number }>, added: Array<{ id: number; vector: Float32Array }>, vector: Float32Array, k: number): Array<{ id: number; similarity: number }> {
+  const dot = (v: Float32Array) => {
+    let x = 0;
+    for (let i = 0; i < v.length; i++) x += v[i]! * vector[i]!;
+    return Math.fround(x);
+  };
+  const seen = new Set(cands.map((c) => c.id));
+  const all = [...cands, ...added.filter((a) => !seen.has(a.id)).map((a) => ({ id: a.id, similarity: dot(a.vector) }))];
+  all.sort((a, b) => b.similarity - a.similarity || a.id - b.id);
+  return all.slice(0, k);
+}
+
 const familyScores = (s: Score): Record<FamilyName, number | null> =>
   Object.fromEntries(FAMILIES.map((f) => [f, s.used.includes(f) ? Math.round(s.families[f].score! * 1000) / 1000 : null])) as Record<FamilyName, number | null>;
 
@@ -412,7 +425,14 @@ export class Engine {
     const ix = this.index;
     if (ix instanceof VectorIndex) return { seq: ix.seq, candidates: ix.search(vector, k, filter) };
     const r = await ix.search(vector, filter ? k + 1 : k);
-    return { seq: r.seq, candidates: (filter ? r.candidates.filter((c) => filter(c.id)) : r.candidates).slice(0, k) };
+    const cands = filter ? r.candidates.filter((c) => filter(c.id)) : r.candidates;
+    // What this engine took in after the answering index's state (its own commits above all: the
+    // service hears of them within its catch-up pace) joins by its exact similarity, so that the
+    // answer is as of this engine's state and a decision under the lock re-scores only what is
+    // stored after it, not every candidate again.
+    const added = r.seq < ix.seq ? this.addedSince(r.seq) : null;
+    if (!added) return { seq: r.seq, candidates: cands.slice(0, k) };
+    return { seq: ix.seq, candidates: withAdded(cands, filter ? added.filter((a) => filter(a.id)) : added, vector, k) };
   }
 
   /** This node's own index answering another node's search (the service's POST /v1/candidates); the dimension it expects. */
@@ -573,15 +593,7 @@ export class Engine {
       const known = new Map(pre.map((r) => [r.signatureId, r]));
       return this.byIssue(view, await this.scoreIds(view, ids, await this.store.memberships(ids), known), cands.length);
     }
-    const dot = (v: Float32Array) => {
-      let x = 0;
-      for (let i = 0; i < v.length; i++) x += v[i]! * vector[i]!;
-      return Math.fround(x);
-    };
-    const seen = new Set(cands.map((c) => c.id));
-    const all = [...cands, ...added.filter((a) => !seen.has(a.id)).map((a) => ({ id: a.id, similarity: dot(a.vector) }))];
-    all.sort((a, b) => b.similarity - a.similarity || a.id - b.id);
-    const ids = all.slice(0, this.k).map((c) => c.id);
+    const ids = withAdded(cands, added, vector, this.k).map((c) => c.id);
     return this.byIssue(view, await this.scoreIds(view, ids, await this.store.memberships(ids), new Map()), ids.length);
   }
 
