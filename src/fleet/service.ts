@@ -124,13 +124,18 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     }
   };
   const redisCall = async <T>(f: () => Promise<T>): Promise<T> => {
+    // The timer is cleared once Redis answers: left to fire, each request's made an error (with its
+    // stack) 3 s later for nothing — 0.2 % of the service's CPU in a profile of a console ingest.
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([f(), new Promise<never>((_, rej) => setTimeout(() => rej(new Unavailable('Redis does not answer')), 3000))]);
+      return await Promise.race([f(), new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Unavailable('Redis does not answer')), 3000)))]);
     } catch (e) {
       if (e instanceof Unavailable) throw e;
       const m = (e as Error).message ?? '';
       if (/Stream isn't writeable|ECONNREFUSED|Connection is closed|enableOfflineQueue|ECONNRESET/i.test(m)) throw new Unavailable(`Redis: ${m.split('\n')[0]}`);
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -216,7 +221,11 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   // fleet's own nodes ask this, and a search is CPU a stranger should not spend.
   app.post('/v1/candidates', {
     preHandler: auth(true),
-    schema: { body: { type: 'object', required: ['vector', 'k'], properties: { vector: { type: 'string', minLength: 4, maxLength: MAX_VECTOR_CHARS, pattern: '^[A-Za-z0-9+/]+={0,2}$' }, k: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES } }, additionalProperties: false } },
+    schema: {
+      body: { type: 'object', required: ['vector', 'k'], properties: { vector: { type: 'string', minLength: 4, maxLength: MAX_VECTOR_CHARS, pattern: '^[A-Za-z0-9+/]+={0,2}$' }, k: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES } }, additionalProperties: false },
+      // A schema for the answer: Fastify serializes it with a compiled function instead of JSON.stringify.
+      response: { 200: { type: 'object', required: ['seq', 'candidates'], properties: { seq: { type: 'integer' }, candidates: { type: 'array', items: { type: 'object', required: ['id', 'similarity'], properties: { id: { type: 'integer' }, similarity: { type: 'number' } } } } } }, 400: { type: 'object', properties: { error: { type: 'string' } } } },
+    },
   }, async (req, reply) => {
     const b = req.body as { vector: string; k: number };
     const v = decodeVector(b.vector);
