@@ -7,8 +7,8 @@
 //      store of N signatures (default 100,000: variants of real ones, stored
 //      through the engine directly, bench/variants.mjs).
 //
-//   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only]
-//     [--once] [--console-only] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"] [--serve-args "ARGS"] [--api-nodes N]
+//   npm run build && node bench/fleet.mjs [--n 100000] [--ingest 2000] [--clients 50] [--requests 5000] [--match-only | --ingest-only | --startup]
+//     [--once] [--console-only] [--own-index] [--profile-workers DIR] [--pg-dir DIR] [--api-flags "FLAGS"] [--serve-args "ARGS"] [--api-nodes N]
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -100,6 +100,9 @@ const ingest = [];
 // --once: each configuration once (a quick look, e.g. with --profile-workers); --console-only: no dumps.
 const order = argv.includes('--once') ? [1, 2] : [1, 2, 1, 2];
 const runs = argv.includes('--match-only') ? [] : [...order.map((w) => ({ w, kind: 'console logs' })), ...(labDumps.length && !argv.includes('--console-only') ? order.map((w) => ({ w, kind: 'lab dumps' })) : [])];
+// --own-index: each worker keeps an HNSW index of its own (as before the nineteenth session), instead
+// of asking the service for candidates (vaat worker --candidates, what vaat fleet up starts).
+const OWN_INDEX = argv.includes('--own-index');
 // --profile-workers DIR: every worker writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE = opt('--profile-workers', null);
 for (const { w: nWorkers, kind } of runs) {
@@ -110,7 +113,7 @@ for (const { w: nWorkers, kind } of runs) {
   const root = kind === 'lab dumps' ? LAB : tmp;
   const svc = await startApi(db, root);
   const base = svc.url;
-  const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE, `${kind === 'lab dumps' ? 'dumps' : 'console'}-${nWorkers}w`)}`] : []), VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2'], { stdio: 'ignore' }));
+  const workers = Array.from({ length: nWorkers }, () => spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE, `${kind === 'lab dumps' ? 'dumps' : 'console'}-${nWorkers}w`)}`] : []), VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', root, '--concurrency', '2', ...(OWN_INDEX ? [] : ['--candidates', base])], { stdio: 'ignore', env: { ...process.env, VAAT_TOKEN: TOKEN } }));
   await new Promise((r) => setTimeout(r, 1500));
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
@@ -147,7 +150,7 @@ for (const { w: nWorkers, kind } of runs) {
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
   await svc.close();
-  const run = { kind, workers: nWorkers, jobs: ids.length, seconds: secs, perSecond: ids.length / secs, submittedSeconds: submittedS, errors: errors + failed, cpu };
+  const run = { kind, workers: nWorkers, workerIndex: OWN_INDEX ? 'own' : 'service', jobs: ids.length, seconds: secs, perSecond: ids.length / secs, submittedSeconds: submittedS, errors: errors + failed, cpu };
   const prev = ingest.findIndex((x) => x.kind === kind && x.workers === nWorkers);
   if (prev < 0) ingest.push(run);
   else if (run.seconds < ingest[prev].seconds) ingest[prev] = { ...run, errors: run.errors + ingest[prev].errors };
@@ -172,7 +175,7 @@ if (argv.includes('--ingest-only')) {
   const res = { ingest, speedup: ingest[1] ? ingest[1].perSecond / ingest[0].perSecond : null, dumpSpeedup: ingest[3] ? ingest[3].perSecond / ingest[2].perSecond : null, coresCeiling: ceiling, cores: os.availableParallelism() };
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   // A diagnostic run (--once, --profile-workers: profiled workers are slower) does not replace the recorded figures.
-  if (!argv.includes('--once') && !PROFILE) fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'fleet-ingest.json'), JSON.stringify(res, null, 1) + '\n');
+  if (!argv.includes('--once') && !PROFILE) fs.writeFileSync(path.join(ROOT, 'bench', 'results', OWN_INDEX ? 'fleet-ingest-own-index.json' : 'fleet-ingest.json'), JSON.stringify(res, null, 1) + '\n');
   console.log(ingestTable());
   console.log(speedLine(res));
   process.exit(0);
@@ -213,6 +216,42 @@ else {
 // index landed inside the measured run (2026-12-06; the stall beside it was the pool's, but the
 // set-up's I/O has no business in the run either).
 execFileSync('sync');
+// --startup: how long a worker takes to start on this store and how much memory it holds then:
+// with an index of its own, without its cache file (a new machine, a rules change) and with it,
+// and asking the service for candidates (--candidates); the service's own start (no cache file:
+// this run's index directory is new) too. Written to bench/results/fleet-startup-<N>.json.
+if (argv.includes('--startup')) {
+  const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  const t0 = performance.now();
+  const api = await startApi(db, tmp);
+  const rows = [{ what: 'service (vaat serve), no cache file', seconds: (performance.now() - t0) / 1000, rssMb: rssMb(api.pid) }];
+  const own = path.join(tmp, 'worker-index');
+  for (const [what, args] of [['worker, own index, no cache file', []], ['worker, own index, its cache file', []], ['worker asking the service', ['--candidates', api.url]], ['worker asking the service', ['--candidates', api.url]]]) {
+    const t1 = performance.now();
+    const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', tmp, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN, VAAT_INDEX_DIR: own } });
+    let err = '';
+    await new Promise((resolve, reject) => {
+      c.stderr.on('data', (b) => {
+        err += b;
+        if (/taking jobs/.test(err)) resolve();
+      });
+      c.once('exit', (code) => reject(new Error(`vaat worker exited (${code}): ${err.slice(-400)}`)));
+    });
+    const seconds = (performance.now() - t1) / 1000;
+    // Its memory once started, after a moment for what it does right after (listening, the first catch-up).
+    await new Promise((r) => setTimeout(r, 500));
+    rows.push({ what, seconds, rssMb: rssMb(c.pid) });
+    await new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); });
+    console.error(`bench: ${what}: ready in ${seconds.toFixed(2)} s, ${rows.at(-1).rssMb.toFixed(0)} MB`);
+  }
+  await api.close();
+  await redis.stop();
+  await pgs.stop();
+  finished = true;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results', `fleet-startup-${N}.json`), JSON.stringify({ signatures: N, rows, when: new Date().toISOString() }, null, 1) + '\n');
+  console.log(table(['start-up', 'seconds to "taking jobs" (service: to "listening on")', 'RSS MB'], rows.map((r) => [r.what, fmt(r.seconds, 2), fmt(r.rssMb, 0)])));
+  process.exit(0);
+}
 const svcs = [];
 for (let i = 0; i < NODES; i++) svcs.push(await startApi(db, tmp));
 // The clients run in their own process, as they would on other machines: their
