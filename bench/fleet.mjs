@@ -222,6 +222,8 @@ execFileSync('sync');
 // this run's index directory is new) too. Written to bench/results/fleet-startup-<N>.json.
 if (argv.includes('--startup')) {
   const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  // The check above opened the store here and left its index file where the service would find it.
+  for (const d of fs.readdirSync(tmp)) if (d.startsWith('vaat-pg-index-')) fs.rmSync(path.join(tmp, d), { recursive: true, force: true });
   const t0 = performance.now();
   const api = await startApi(db, tmp);
   const rows = [{ what: 'service (vaat serve), no cache file', seconds: (performance.now() - t0) / 1000, rssMb: rssMb(api.pid) }];
