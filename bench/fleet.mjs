@@ -69,18 +69,22 @@ const API_FLAGS = (opt('--api-flags', '') || '').split(/\s+/).filter(Boolean);
 const SERVE_ARGS = (opt('--serve-args', '') || '').split(/\s+/).filter(Boolean);
 // The API as it runs in production: `vaat serve` in a process of its own (its heap is its own, not
 // the bench's), the token from the environment.
+/** Resolves when a spawned vaat process says `said` on its stderr; rejects if it exits first. */
+function untilSaid(c, said, what) {
+  let err = '';
+  return new Promise((resolve, reject) => {
+    c.stderr.on('data', (b) => {
+      err += b;
+      if (said.test(err)) resolve();
+    });
+    c.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${err.slice(-400)}`)));
+  });
+}
 async function startApi(db, root) {
   const port = await freePort();
   const out = fs.openSync(path.join(tmp, `api-${port}.out`), 'w');
   const c = spawn(process.execPath, [...API_FLAGS, VAAT, 'serve', '--pg', db, '--redis', redis.url, '--port', String(port), '--root', root, ...SERVE_ARGS], { stdio: ['ignore', out, 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN } });
-  let err = '';
-  await new Promise((resolve, reject) => {
-    c.stderr.on('data', (b) => {
-      err += b;
-      if (/listening on/.test(err)) resolve();
-    });
-    c.once('exit', (code) => reject(new Error(`vaat serve exited (${code}): ${err.slice(-400)}`)));
-  });
+  await untilSaid(c, /listening on/, 'vaat serve');
   return { url: `http://127.0.0.1:${port}`, pid: c.pid, close: () => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }) };
 }
 const reports = loadSyzbotReports(path.join(SHARED, 'corpora', 'syzbot-clusters-dev', 'reports.jsonl'));
@@ -231,14 +235,7 @@ if (argv.includes('--startup')) {
   for (const [what, args] of [['worker, own index, no cache file', []], ['worker, own index, its cache file', []], ['worker asking the service', ['--candidates', api.url]], ['worker asking the service', ['--candidates', api.url]]]) {
     const t1 = performance.now();
     const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', db, '--root', tmp, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VAAT_TOKEN: TOKEN, VAAT_INDEX_DIR: own } });
-    let err = '';
-    await new Promise((resolve, reject) => {
-      c.stderr.on('data', (b) => {
-        err += b;
-        if (/taking jobs/.test(err)) resolve();
-      });
-      c.once('exit', (code) => reject(new Error(`vaat worker exited (${code}): ${err.slice(-400)}`)));
-    });
+    await untilSaid(c, /taking jobs/, 'vaat worker');
     const seconds = (performance.now() - t1) / 1000;
     // Its memory once started, after a moment for what it does right after (listening, the first catch-up).
     await new Promise((r) => setTimeout(r, 500));
