@@ -22,6 +22,7 @@ import { syzbotReports } from '../helpers/syzbot.js';
 import { ensurePackages, startRedis, startPostgres, freePort, type Running } from '../../src/fleet/local.js';
 import { startService, type RunningService } from '../../src/fleet/service.js';
 import { DEAD_QUEUE, INGEST_QUEUE, redisConnection } from '../../src/fleet/worker.js';
+import { encodeVector } from '../../src/fleet/candidates.js';
 import { PgStore, PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/similarity/postgres.js';
 import { openSqliteStore } from '../../src/similarity/sqlite.js';
 import { Engine } from '../../src/similarity/engine.js';
@@ -419,7 +420,7 @@ test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
   assert.equal((await api('GET', '/healthz')).status, 200);
 });
 
-test('a worker asking the service for candidates: a wrong token stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
+test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
   const db = await freshDb();
   await newService(db);
   const port = Number(new URL(svc.url).port);
@@ -430,6 +431,27 @@ test('a worker asking the service for candidates: a wrong token stops it at star
     assert.equal(r.status, 202, r.text);
     ids.push(r.json.job);
   }
+  // The endpoint itself: the token always, and a vector of the index's layout, checked before any search.
+  const dim = svc.engine.dimension;
+  const vec = (xs: number[]) => encodeVector(Float32Array.from(xs));
+  const ok = await api('POST', '/v1/candidates', { vector: vec(Array.from({ length: dim }, (_, i) => (i === 3 ? 1 : 0))), k: 5 });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(typeof ok.json.seq, 'number');
+  assert.ok(Array.isArray(ok.json.candidates));
+  assert.equal((await api('POST', '/v1/candidates', { vector: vec([1, 0]), k: 5 }, null)).status, 401);
+  const refusals: Array<[unknown, RegExp]> = [
+    [{ vector: vec([1, 0, 0]), k: 5 }, new RegExp(`3 dimensions, the index has ${dim}`)],
+    [{ vector: vec(Array.from({ length: dim }, (_, i) => (i === 7 ? NaN : 0))), k: 5 }, /component 7 is not a finite number/],
+    [{ vector: '<script>', k: 5 }, /pattern/],
+    [{ vector: vec([1]), k: 0 }, />= 1/],
+    [{ vector: vec([1]), k: 100000 }, /<= 200/],
+  ];
+  for (const [body, why] of refusals) {
+    const r = await api('POST', '/v1/candidates', body);
+    assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${r.text}`);
+    assert.match(r.json.error, why);
+  }
+
   const bad = startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: 'not-the-token-0123456789' }) as ChildProcess & { err: () => string };
   const code = await new Promise((res) => bad.once('exit', res));
   assert.equal(code, 1, bad.err());
