@@ -3,7 +3,8 @@
 // workers keep no HNSW index of their own (src/similarity/remote-index.ts says
 // what that saves). The wire format lives here, once, for both sides: the
 // query vector as base64 of its little-endian float32 values, the answer as
-// {seq, candidates: [{id, similarity}]}.
+// {seq, store, candidates: [{id, similarity}]} (store: the store's creation time, which the
+// worker checks is its own store's).
 
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -66,7 +67,7 @@ export function httpCandidates(base: string, token: string | null, timeoutMs = 5
             const status = res.statusCode ?? 0;
             if (status >= 500 || status === 429) reject(unavailable(`${status} ${answer?.error ?? ''}`.trim()));
             else if (status !== 200 || !answer || !Array.isArray(answer.candidates) || typeof answer.seq !== 'number') reject(new CandidatesRefused(`candidate service ${base}: ${status} ${answer?.error ?? 'not an answer of candidates'}`.trim()));
-            else resolve({ seq: answer.seq, candidates: answer.candidates });
+            else resolve({ seq: answer.seq, store: answer.store ?? null, candidates: answer.candidates });
           });
         });
         req.on('timeout', () => req.destroy(unavailable(`no answer in ${timeoutMs} ms`)));

@@ -224,7 +224,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     schema: {
       body: { type: 'object', required: ['vector', 'k'], properties: { vector: { type: 'string', minLength: 4, maxLength: MAX_VECTOR_CHARS, pattern: '^[A-Za-z0-9+/]+={0,2}$' }, k: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES } }, additionalProperties: false },
       // A schema for the answer: Fastify serializes it with a compiled function instead of JSON.stringify.
-      response: { 200: { type: 'object', required: ['seq', 'candidates'], properties: { seq: { type: 'integer' }, candidates: { type: 'array', items: { type: 'object', required: ['id', 'similarity'], properties: { id: { type: 'integer' }, similarity: { type: 'number' } } } } } }, 400: { type: 'object', properties: { error: { type: 'string' } } } },
+      response: { 200: { type: 'object', required: ['seq', 'store', 'candidates'], properties: { seq: { type: 'integer' }, store: { type: ['string', 'null'] }, candidates: { type: 'array', items: { type: 'object', required: ['id', 'similarity'], properties: { id: { type: 'integer' }, similarity: { type: 'number' } } } } } }, 400: { type: 'object', properties: { error: { type: 'string' } } } },
     },
   }, async (req, reply) => {
     const b = req.body as { vector: string; k: number };

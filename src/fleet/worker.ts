@@ -68,11 +68,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // A wrong token or a service of another vector layout is the operator's to fix: refuse to start.
     // A service not up yet is not: jobs wait for it.
     try {
-      await remote.search(new Float32Array(engine.dimension), 1);
+      const created = (await store.meta()).createdAt;
+      const r = await remote.search(new Float32Array(engine.dimension), 1);
+      if (r.store !== created) throw new CandidatesRefused(`candidate service ${remote.name} answers for the store created ${r.store ?? '(not said)'}, this worker's (${o.pg.replace(/:[^:@/]*@/, '@')}) was created ${created}`);
     } catch (e) {
       if (!(e instanceof CandidatesUnavailable)) {
         await engine.close().catch(() => store.close());
-        throw e instanceof CandidatesRefused ? new Error(`${e.message} (check --candidates and the token)`) : e;
+        throw e instanceof CandidatesRefused ? new Error(`${e.message} (check --candidates, --pg and the token)`) : e;
       }
       notice(`${(e as Error).message}: jobs wait until it answers`);
     }

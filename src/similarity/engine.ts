@@ -283,13 +283,14 @@ export class Engine {
       }
       return {
         // A remote index starts where the store is: the history is the answering node's.
-        index: opts.remote ? new RemoteIndex(opts.remote, indexDim, await store.maxSeq()) : await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
+        index: opts.remote ? new RemoteIndex(opts.remote, indexDim, await store.maxSeq(), meta.createdAt) : await VectorIndex.open(store, store.location, { dimension: indexDim, vectorVersion: meta.vectorVersion ?? vv, params: opts.index, notice: opts.notice }),
         nc: await store.nameCounts(),
       };
     });
     const engine = new Engine(store, index, new CountedNames(nc.issues, nc.df), params, opts.candidates ?? 50, opts.reranker ?? null, stale);
     engine.namesMaxAgeMs = opts.namesMaxAgeMs ?? NAMES_MAX_AGE_MS;
     engine.recentFrom = index.seq;
+    engine.storeCreated = meta.createdAt;
     return engine;
   }
 
@@ -439,8 +440,11 @@ export class Engine {
   nearestHere(vector: Float32Array, k: number): Nearest {
     if (!(this.index instanceof VectorIndex)) throw new StoreError('this node has no index of its own (its searches are answered remotely)');
     if (vector.length !== this.index.dimension) throw new StoreError(`a vector of ${vector.length} dimensions, the index has ${this.index.dimension}`);
-    return { seq: this.index.seq, candidates: this.index.search(vector, k) };
+    return { seq: this.index.seq, store: this.storeCreated, candidates: this.index.search(vector, k) };
   }
+
+  /** The store's creation time (its identity for nodes asking this one for candidates). */
+  private storeCreated: string | null = null;
 
   get dimension(): number {
     return this.index.dimension;

@@ -16,6 +16,8 @@ import { StoreError } from './store.js';
 export interface Nearest {
   /** The highest sequence number the answering index had taken in. */
   seq: number;
+  /** Which store the answering index was built from (its creation time): a node asking checks it is its own. */
+  store?: string | null;
   candidates: Array<{ id: number; similarity: number }>;
 }
 
@@ -35,7 +37,8 @@ export class RemoteIndex {
   seq: number;
   private taken = 0;
 
-  constructor(readonly source: CandidateSource, readonly dimension: number, seq: number) {
+  /** `store`: this node's store's creation time, which every answer must name (Nearest.store). */
+  constructor(readonly source: CandidateSource, readonly dimension: number, seq: number, readonly store: string | null) {
     this.seq = seq;
   }
 
@@ -54,8 +57,12 @@ export class RemoteIndex {
     return catchUpFrom(store, () => this.seq, (id, vector, seq) => this.add(id, vector, seq), onAdded);
   }
 
-  search(vector: Float32Array, k: number): Promise<Nearest> {
-    return this.source.search(vector, k);
+  async search(vector: Float32Array, k: number): Promise<Nearest> {
+    const r = await this.source.search(vector, k);
+    // Ids of another store would be scored as this one's signatures: wrong decisions, silently. A
+    // service moved to another database is waited for (jobs are not failed), and said why.
+    if (r.store !== this.store) throw new CandidatesUnavailable(`candidate service ${this.source.name} answers for the store created ${r.store ?? '(not said)'}, this node's was created ${this.store}`);
+    return r;
   }
 
   /** No file: the answering node keeps its own. */

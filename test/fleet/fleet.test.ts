@@ -420,7 +420,7 @@ test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
   assert.equal((await api('GET', '/healthz')).status, 200);
 });
 
-test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
+test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token or another store stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
   const db = await freshDb();
   await newService(db);
   const port = Number(new URL(svc.url).port);
@@ -455,7 +455,11 @@ test('POST /v1/candidates refuses what is not a vector of its index (400) or com
   const bad = startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: 'not-the-token-0123456789' }) as ChildProcess & { err: () => string };
   const code = await new Promise((res) => bad.once('exit', res));
   assert.equal(code, 1, bad.err());
-  assert.match(bad.err(), /candidate service .*401.*check --candidates and the token/);
+  assert.match(bad.err(), /candidate service .*401.*check --candidates, --pg and the token/);
+  // A worker of another store: the service's ids would be scored as its own signatures.
+  const elsewhere = startWorker(await freshDb(), ['--candidates', svc.url], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
+  assert.equal(await new Promise((res) => elsewhere.once('exit', res)), 1, elsewhere.err());
+  assert.match(elsewhere.err(), /answers for the store created \S+, this worker's \(postgres:\/\/\S+\) was created \S+ \(check --candidates, --pg and the token\)/);
 
   await svc.close();
   const w = startWorker(db, ['--candidates', `http://127.0.0.1:${port}`], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
