@@ -43,6 +43,27 @@ test('ingesting the shared dumps twice: the second run stores nothing and report
   assert.match(text.out, /\n7 issues|\n\d issues, 7 signatures/);
 });
 
+test('a new store whose first ingest failed (garbage) takes the next one, and the one after', () => {
+  // The first run stores nothing and leaves an empty index file; hnswlib read it back with room for
+  // no element, and every later ingest failed ("Hnswlib Error: Not enough memory") before the
+  // process aborted with a corrupted heap — a store that could never take a dump again.
+  const store = path.join(tmp, 'first-failed');
+  const garbage = path.join(tmp, 'garbage.log');
+  fs.writeFileSync(garbage, Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251)));
+  const a = vaat(['ingest', '--store', store, '--json', '--logs', garbage]);
+  assert.equal(a.code, 2, a.err); // some input failed
+  assert.equal(lines(a.out)[0].decision, 'failed');
+  assert.ok(fs.existsSync(path.join(store, 'index.hnsw')), 'the failed run left its empty index');
+  const logs = dumps.slice(0, 2).map((d) => path.join(path.dirname(d.path), 'console.log')).filter((f) => fs.existsSync(f));
+  assert.equal(logs.length, 2);
+  for (const log of logs) {
+    const b = vaat(['ingest', '--store', store, '--json', '--logs', log]);
+    assert.equal(b.code, 0, b.err);
+    assert.equal((lines(b.out)[0] as { error?: string | null }).error, null);
+    assert.ok(['new', 'duplicate', 'uncertain'].includes(lines(b.out)[0].decision));
+  }
+});
+
 test('already-extracted signatures (signature --batch JSONL): the decisions of ingesting the dumps; bad lines fail alone', () => {
   const dir = path.dirname(KERNEL_DIR);
   const fromDumps = vaat(['ingest', '--store', path.join(tmp, 'dumps-j1'), '--jobs', '1', '--json', dir]);
