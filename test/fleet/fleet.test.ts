@@ -274,7 +274,8 @@ test('a worker kill -9ed mid-job: the job is retried by another worker, stored o
   await new Promise((res) => w.once('exit', res));
   const mid = await api('GET', `/v1/jobs/${r.json.job}`);
   assert.notEqual(mid.json.state, 'completed', 'killed before it finished');
-  startWorker(db);
+  // The retry goes to a worker of the other kind: asking the service for candidates.
+  startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
   const done = (await waitJobs([r.json.job], 120_000)).get(r.json.job);
   assert.equal(done.state, 'completed');
   const store = await PgStore.open(db);
@@ -287,8 +288,9 @@ test('a worker kill -9ed mid-job: the job is retried by another worker, stored o
 test('Redis restarted mid-run: workers reconnect, every acknowledged job completes', async () => {
   const db = await freshDb();
   await newService(db);
-  startWorker(db);
-  startWorker(db);
+  // Both asking the service for candidates, as vaat fleet up starts them.
+  startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
+  startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
   const logs = syzbotReports().slice(2000, 2300).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
   const ids: string[] = [];
   for (const l of logs) {
