@@ -65,8 +65,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     throw e;
   });
   if (remote) {
-    // A wrong token or a service of another vector layout is the operator's to fix: refuse to start.
-    // A service not up yet is not: jobs wait for it.
+    // A wrong token, a service of another vector layout or of another store is the operator's to
+    // fix: refuse to start. A service not up yet is not: jobs wait for it. (Later, the remote index
+    // itself makes jobs wait on an answer for another store.)
     try {
       const created = (await store.meta()).createdAt;
       const r = await remote.search(new Float32Array(engine.dimension), 1);

@@ -47,8 +47,8 @@ export class RemoteIndex {
     return this.taken;
   }
 
-  add(_id: number, vector: Float32Array, seq: number): void {
-    if (vector.length !== this.dimension) throw new Error(`signature ${_id}: vector of ${vector.length} dimensions, the store's are ${this.dimension}`);
+  add(id: number, vector: Float32Array, seq: number): void {
+    if (vector.length !== this.dimension) throw new Error(`signature ${id}: vector of ${vector.length} dimensions, the store's are ${this.dimension}`);
     this.taken++;
     if (seq > this.seq) this.seq = seq;
   }
