@@ -18,7 +18,7 @@ import { extract } from '../report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
 import { insideRoots } from './paths.js';
 import { httpCandidates, CandidatesRefused } from './candidates.js';
-import { CandidatesUnavailable } from '../similarity/remote-index.js';
+import { CandidatesUnavailable, otherStore } from '../similarity/remote-index.js';
 
 export const INGEST_QUEUE = 'vaat-ingest';
 export const DEAD_QUEUE = 'vaat-dead';
@@ -69,9 +69,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // fix: refuse to start. A service not up yet is not: jobs wait for it. (Later, the remote index
     // itself makes jobs wait on an answer for another store.)
     try {
-      const created = (await store.meta()).createdAt;
-      const r = await remote.search(new Float32Array(engine.dimension), 1);
-      if (r.store !== created) throw new CandidatesRefused(`candidate service ${remote.name} answers for the store created ${r.store ?? '(not said)'}, this worker's (${o.pg.replace(/:[^:@/]*@/, '@')}) was created ${created}`);
+      const other = otherStore(await remote.search(new Float32Array(engine.dimension), 1), (await store.meta()).createdAt, remote.name);
+      if (other) throw new CandidatesRefused(`${other} (${o.pg.replace(/:[^:@/]*@/, '@')})`);
     } catch (e) {
       if (!(e instanceof CandidatesUnavailable)) {
         await engine.close().catch(() => store.close());

@@ -29,6 +29,11 @@ export interface CandidateSource {
   search(vector: Float32Array, k: number): Promise<Nearest>;
 }
 
+/** Why an answer is not for this node's store (created `own`), or null when it is: another store's ids would be scored as this one's signatures. */
+export function otherStore(answer: Nearest, own: string | null, source: string): string | null {
+  return answer.store === own ? null : `candidate service ${source} answers for the store created ${answer.store ?? '(not said)'}, this node's was created ${own}`;
+}
+
 /** The candidate source cannot answer for now (down, overloaded, too far behind the store): the input should wait and try again, not fail. */
 export class CandidatesUnavailable extends StoreError {}
 
@@ -59,9 +64,9 @@ export class RemoteIndex {
 
   async search(vector: Float32Array, k: number): Promise<Nearest> {
     const r = await this.source.search(vector, k);
-    // Ids of another store would be scored as this one's signatures: wrong decisions, silently. A
-    // service moved to another database is waited for (jobs are not failed), and said why.
-    if (r.store !== this.store) throw new CandidatesUnavailable(`candidate service ${this.source.name} answers for the store created ${r.store ?? '(not said)'}, this node's was created ${this.store}`);
+    // A service moved to another database is waited for (jobs are not failed), and said why.
+    const other = otherStore(r, this.store, this.source.name);
+    if (other) throw new CandidatesUnavailable(other);
     return r;
   }
 

@@ -461,7 +461,7 @@ test('POST /v1/candidates refuses what is not a vector of its index (400) or com
   // A worker of another store: the service's ids would be scored as its own signatures.
   const elsewhere = startWorker(await freshDb(), ['--candidates', svc.url], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
   assert.equal(await new Promise((res) => elsewhere.once('exit', res)), 1, elsewhere.err());
-  assert.match(elsewhere.err(), /answers for the store created \S+, this worker's \(postgres:\/\/\S+\) was created \S+ \(check --candidates, --pg and the token\)/);
+  assert.match(elsewhere.err(), /answers for the store created \S+, this node's was created \S+ \(postgres:\/\/\S+\) \(check --candidates, --pg and the token\)/);
 
   await svc.close();
   const w = startWorker(db, ['--candidates', `http://127.0.0.1:${port}`], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
