@@ -17,6 +17,7 @@ import { ablateNames } from '../similarity/eval/ablate.js';
 import type { EvalItem } from '../similarity/eval/types.js';
 import { runPool } from '../report/pool.js';
 import { extract, type ExtractJob, type ExtractResult } from '../report/extract.js';
+import { fileDigest, sweep, touch } from '../util/diskcache.js';
 
 export interface LoadedSet {
   items: EvalItem[];
@@ -45,10 +46,22 @@ function extractorCode(): string {
   return codeHash;
 }
 
+/** Files up to this size are keyed by their bytes: a copied corpus (a CI checkout, a new machine) finds its entries. */
+const HASHED_UP_TO = 16 << 20;
+
+/**
+ * The cache entry's name. Console logs and small dumps by content; a large dump by its path, size and time, since
+ * hashing hundreds of megabytes per dump on every run would cost most of what the cache saves (a lab's dumps are
+ * written once and not copied about).
+ */
 function cacheKey(it: LabelledItem): string {
   const st = fs.statSync(it.path);
-  return crypto.createHash('sha1').update(`${path.resolve(it.path)}|${st.size}|${Math.floor(st.mtimeMs)}|${it.kind}|${rulesVersion()}|${extractorCode()}`).digest('hex');
+  const id = st.size <= HASHED_UP_TO ? `sha256:${fileDigest(it.path)}` : `${path.resolve(it.path)}|${st.size}|${Math.floor(st.mtimeMs)}`;
+  return crypto.createHash('sha1').update(`${id}|${it.kind}|${rulesVersion()}|${extractorCode()}`).digest('hex');
 }
+
+/** Entries no run has read for this long are removed (each code change to the extractor makes a new generation). */
+const CACHE_MAX_AGE_MS = 14 * 86_400_000;
 
 /** The half of a root cause: the manifest's split when it keeps every root cause on one side, else a hash of the label. */
 export function splitItems(items: LabelledItem[]): { of: (it: LabelledItem) => 'tune' | 'test'; by: 'manifest' | 'label' } {
@@ -67,7 +80,10 @@ export function splitItems(items: LabelledItem[]): { of: (it: LabelledItem) => '
 export async function loadEvalSet(input: string, opts: { jobs: number; cache?: string | null; ablateNames?: boolean; progress?: (done: number, total: number, name: string) => void }): Promise<LoadedSet> {
   const labelled = loadLabelled(input);
   const cacheDir = opts.cache === null ? null : opts.cache ?? path.join(os.tmpdir(), 'vaat-eval-cache');
-  if (cacheDir) fs.mkdirSync(cacheDir, { recursive: true });
+  if (cacheDir) {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    sweep(cacheDir, { maxAgeMs: CACHE_MAX_AGE_MS, everyMs: 86_400_000 });
+  }
   const sigs: Array<Signature | null> = new Array(labelled.length).fill(null);
   const failed: LoadedSet['failed'] = [];
   const todo: number[] = [];
@@ -80,6 +96,7 @@ export async function loadEvalSet(input: string, opts: { jobs: number; cache?: s
     if (file && fs.existsSync(file)) {
       try {
         sigs[i] = JSON.parse(fs.readFileSync(file, 'utf8')) as Signature;
+        touch(file);
         continue;
       } catch {
         /* unreadable cache entry: extract again */
