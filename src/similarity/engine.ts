@@ -153,26 +153,35 @@ export interface EngineOptions {
  * the latest at the first catch-up after NAMES_MAX_AGE_MS, which reads every count again.
  */
 class CountedNames implements FrameStats {
+  /**
+   * Moves on whenever a count or the issue total changes: a score made before it moved weighed
+   * names by other counts and must be made again (Engine.ingest's scores from before the lock).
+   */
+  version = 0;
   constructor(public n: number, private readonly counts: Map<string, number>) {}
   df(name: string): number {
     return this.counts.get(name) ?? 0;
   }
   /** An issue `issue` was opened with these names. */
   opened(issue: number, names: string[]): void {
+    if (issue > this.n) this.version++;
     this.n = Math.max(this.n, issue);
     this.grew(names);
   }
   /** These names became present in an issue that lacked them. */
   grew(names: string[]): void {
+    if (names.length) this.version++;
     for (const f of names) this.counts.set(f, (this.counts.get(f) ?? 0) + 1);
   }
   /** The store's counts for some names (and the issues opened). */
   refresh(names: string[], c: NameCounts): void {
+    if (c.issues > this.n || names.some((f) => (c.df.get(f) ?? 0) !== (this.counts.get(f) ?? 0))) this.version++;
     this.n = Math.max(this.n, c.issues);
     for (const f of names) this.counts.set(f, c.df.get(f) ?? 0);
   }
   /** Every count as the store has it now. */
   replace(c: NameCounts): void {
+    this.version++;
     this.n = c.issues;
     this.counts.clear();
     for (const [f, n] of c.df) this.counts.set(f, n);
@@ -627,10 +636,14 @@ export class Engine {
     // meanwhile is scored (rankSince), so that several writers' decisions overlap but for that.
     const { seq, candidates: cands } = await this.nearest(vector, this.k);
     const candIds = cands.map((c) => c.id);
+    const namesAt = this.frames.version;
     const pre = await this.scoreIds(view, candIds, await this.store.memberships(candIds), new Map());
     const res = await this.store.exclusive(() => this.inTurn(async () => {
       await this.catchUp();
-      const ranked = await this.rankSince(view, vector, pre, cands, seq);
+      // The scores from before the lock stand only if every name weighed as it does now: another
+      // writer's commit taken in since, or a service whose answer was ahead of this engine's
+      // counts (its candidates include signatures whose names were not counted yet), moves them.
+      const ranked = await this.rankSince(view, vector, this.frames.version === namesAt ? pre : [], cands, seq);
       const best = ranked[0] ?? null;
       const th = this.thresholdsOf(t, view, best).th;
       // A duplicate call is held at uncertain when its match was stored months ago (decide.ts): read its time then only.

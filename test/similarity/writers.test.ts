@@ -62,3 +62,45 @@ test('what another writer stores or relabels between an ingest\'s ranking and it
   await b.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('a worker asking a service that is ahead of it scores with the names counted as the store has them: its decision equals one writer\'s in commit order', async () => {
+  const { syzbotReports } = await import('../helpers/syzbot.js');
+  const { signatureFromConsole } = await import('../../features/signature.js');
+  // Two reports of one root cause that score below 1 against each other, and a report of another cause.
+  const byCluster = new Map<string, Signature[]>();
+  for (const r of syzbotReports()) {
+    const s = signatureFromConsole(r.report, `${r.id}.txt`);
+    if (s.panic?.title) byCluster.set(r.cluster, [...(byCluster.get(r.cluster) ?? []), s]);
+  }
+  const pair = [...byCluster.values()].find((l) => l.length >= 2 && l[0]!.panic!.title !== l[1]!.panic!.title)!;
+  const [x1, q] = pair;
+  const other = [...byCluster.values()].find((l) => l !== pair)![0]!;
+
+  // The reference: one writer, in commit order x1, other, q.
+  const ref = await Engine.open(openSqliteStore(path.join(tmp, 'ref')));
+  await ref.ingest(x1!, { path: null, logText: null });
+  await ref.ingest(other, { path: null, logText: null });
+  const want = await ref.ingest(q!, { path: null, logText: null });
+  assert.ok(want.closest && want.closest.score > 0.2 && want.closest.score < 1, `a partial match (${JSON.stringify(want.closest)})`);
+
+  // The service holds x1; the worker asks it. While answering, the service stores `other` (a new
+  // issue: every name's rarity moves), so its answer is ahead of the names the worker counted.
+  const dir = path.join(tmp, 'ahead');
+  const service = await Engine.open(openSqliteStore(dir));
+  await service.ingest(x1!, { path: null, logText: null });
+  let once = true;
+  const worker = await Engine.open(openSqliteStore(dir), {
+    remote: {
+      name: 'test service',
+      search: async (v, k) => {
+        if (once) {
+          once = false;
+          await service.ingest(other, { path: null, logText: null });
+        }
+        return service.nearestHere(v, k);
+      },
+    },
+  });
+  const got = await worker.ingest(q!, { path: null, logText: null });
+  assert.deepEqual([got.decision, got.issue, got.closest], [want.decision, want.issue, want.closest]);
+});
