@@ -120,8 +120,11 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
         const roots = (o.root as string[]).length ? (o.root as string[]) : [process.cwd()];
         const rootArgs = roots.flatMap((r) => ['--root', path.resolve(r)]);
         const vaat = process.argv[1]!;
+        // The service's index cache (keyed by the database's URL, whose port is new each time) lives
+        // beside the databases, not in the system's temp directory where every fleet left one.
+        const env = { ...process.env, VAAT_INDEX_DIR: process.env.VAAT_INDEX_DIR || dir };
         const run = (args: string[]) => {
-          const c = spawn(process.execPath, [vaat, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+          const c = spawn(process.execPath, [vaat, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env });
           children.push(c);
           return c;
         };
@@ -129,7 +132,7 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
         // (its stderr passed on). A port already taken ends here, with the service's own error,
         // rather than in a fleet without a service; a probe of the port would have found the other
         // program listening there.
-        const serve = spawn(process.execPath, [vaat, 'serve', '--pg', pgs.url, '--redis', redis.url, '--port', String(o.port), '--token-file', tokenFile, ...rootArgs], { stdio: ['ignore', 'inherit', 'pipe'] });
+        const serve = spawn(process.execPath, [vaat, 'serve', '--pg', pgs.url, '--redis', redis.url, '--port', String(o.port), '--token-file', tokenFile, ...rootArgs], { stdio: ['ignore', 'inherit', 'pipe'], env });
         children.push(serve);
         await new Promise<void>((resolve, reject) => {
           let said = '';
