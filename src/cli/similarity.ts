@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Engine, IngestResult, MatchResult } from '../similarity/engine.js';
 import type { ProgramOptions } from '../kernel/program.js';
-import type { IssueStatus, Store } from '../similarity/store.js';
+import { storageFailure, type IssueStatus, type Store } from '../similarity/store.js';
 
 interface Ctx {
   g: (cmd: Command) => Record<string, unknown>;
@@ -120,18 +120,45 @@ async function* signatureLines(files: string[]): AsyncGenerator<{ name: string; 
 const SIGNATURE_BATCH = 500;
 
 /** Extract every input (worker threads when jobs > 1), handing each result over as it comes. */
-async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, program: ProgramOptions, jobs: number, timeoutS: number, emit: (i: number, r: Extracted) => Promise<void>): Promise<void> {
+/** Extract every input and hand each result to `emit` in input order; once `stopped` gives a reason, inputs not yet started are not extracted but failed with it. */
+async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, program: ProgramOptions, jobs: number, timeoutS: number, emit: (i: number, r: Extracted) => Promise<void>, stopped: () => string | null = () => null): Promise<void> {
   const { extract } = await import('../report/extract.js');
   const { runPool } = await import('../report/pool.js');
   const job = (i: number) => ({ path: list[i]!.path, as: list[i]!.as, program });
-  if (jobs <= 1 || list.length <= 1) for (let i = 0; i < list.length; i++) await emit(i, await extract(job(i)));
-  else {
+  const failure = (reason: string) => ({ ok: false as const, error: reason, seconds: 0 });
+  if (jobs <= 1 || list.length <= 1) {
+    for (let i = 0; i < list.length; i++) {
+      const why = stopped();
+      await emit(i, why === null ? await extract(job(i)) : failure(why));
+    }
+  } else {
     await runPool(new URL('../report/extract-worker.js', import.meta.url), list.map((_, i) => job(i)), {
       jobs, timeoutS,
-      failure: (_, reason) => ({ ok: false as const, error: reason, seconds: 0 }),
+      failure: (_, reason) => failure(reason),
       onResult: (i, r) => emit(i, r),
+      stopped,
     });
   }
+}
+
+/**
+ * What an ingest does when its store stops taking writes (a full disk): the input at hand and every
+ * later one is failed with the reason, nothing more is extracted or stored, and the engine keeps its
+ * index file as last saved (`Engine.abandonIndex`). Returns the reason for a storage failure, else null.
+ */
+function haltOnStorage(engine: Engine, e: unknown): string | null {
+  const why = storageFailure(e);
+  if (why === null) return null;
+  const reason = `the store cannot take writes: ${why}`;
+  engine.abandonIndex(reason);
+  return reason;
+}
+
+/** What an ingest stopped by its store says last. */
+const KEPT = 'The decisions printed before are stored; the index file stays as last saved and the next open brings it up to date from the database.';
+
+function haltedNotice(halted: string, notStored: number): string {
+  return `vaat: ingest: ${halted}; ${notStored} input${notStored === 1 ? '' : 's'} not ingested. ${KEPT}\n`;
 }
 
 /** The last line of an ingest: what was decided, and what the store holds now. */
@@ -211,32 +238,59 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     const t0 = Date.now();
     if (!o.json) process.stdout.write(`${pad('INPUT', width)}  DECISION    ISSUE  SCORE  TITLE\n`);
     let done = 0;
+    let halted: string | null = null;
+    let notStored = 0;
     const emit = async (i: number, r: Extracted) => {
       const input = list[i]!.path;
       let res: IngestResult;
       const shown = (x: IngestResult) => ({ ...x, input: o.json ? x.input : list[i]!.name });
       try {
+        if (halted !== null) throw Object.assign(new Error(halted), { halted: true });
         res = r.ok ? await engine.ingest(r.signature, { path: input, logText: r.logText }) : await engine.failed(input, r.error);
       } catch (e) {
         const err = e as Error;
-        if (err.name === 'StoreError') fail('ingest', e);
-        res = await engine.failed(input, (err.message ?? String(e)).split('\n')[0]!);
+        if ((e as { halted?: boolean }).halted) res = engine.unrecorded(input, `not ingested: ${halted}`);
+        else if ((halted = haltOnStorage(engine, e)) !== null) res = engine.unrecorded(input, `not ingested: ${halted}`);
+        else if (err.name === 'StoreError') fail('ingest', e);
+        else {
+          try {
+            res = await engine.failed(input, (err.message ?? String(e)).split('\n')[0]!);
+          } catch (e2) {
+            if ((halted = haltOnStorage(engine, e2)) === null) fail('ingest', e2);
+            res = engine.unrecorded(input, `not ingested: ${halted}`);
+          }
+        }
       }
+      if (halted !== null && res.decision === 'failed') notStored++;
       counts[res.decision] = (counts[res.decision] ?? 0) + 1;
       done++;
       if (process.stderr.isTTY && list.length > 1) ctx.progress(done, list.length, `${path.basename(input)} ${res.decision}`);
       process.stdout.write(o.json ? JSON.stringify(res) + '\n' : ingestLine(shown(res), width) + '\n');
     };
     try {
-      await extractAll(list, program_, jobs, Number(o.timeout), emit);
+      await extractAll(list, program_, jobs, Number(o.timeout), emit, () => (halted === null ? null : `not ingested: ${halted}`));
       const line = await ingestSummary(engine, counts, `${list.length} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s`, storeDir(o));
-      await engine.close();
+      await closeAfterIngest(engine);
       if (!o.json) process.stdout.write(line);
     } catch (e) {
       fail('ingest', e);
     }
+    if (halted !== null) process.stderr.write(haltedNotice(halted, notStored));
     if (counts.failed) process.exitCode = 2;
   });
+
+  /** Close the engine (saving its index); an index that cannot be saved for want of space is said, not fatal: the database holds every decision. */
+  async function closeAfterIngest(engine: Engine): Promise<void> {
+    try {
+      await engine.close();
+    } catch (e) {
+      const why = storageFailure(e);
+      if (why === null) throw e;
+      process.stderr.write(`vaat: ingest: the index file was not saved (${why}); every decision is in the database, and the next open brings the index up to date from it.\n`);
+      process.exitCode = 2;
+      await engine.store.close().catch(() => undefined);
+    }
+  }
 
   /** ingest --signatures: batches of already-extracted signatures, one transaction each; a decision prints once committed. */
   async function ingestSignatures(engine: Engine, files: string[], json: boolean, where: string): Promise<void> {
@@ -246,12 +300,20 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     if (!json) process.stdout.write(`${pad('INPUT', width)}  DECISION    ISSUE  SCORE  TITLE\n`);
     let batch: Array<{ name: string; r: Extracted }> = [];
     let total = 0;
+    let halted: string | null = null;
     const flush = async () => {
-      const out = await engine.store.exclusive(async () => {
-        const res: IngestResult[] = [];
-        for (const { name, r } of batch) res.push(r.ok ? await engine.ingest(r.signature, { path: null, logText: null }) : await engine.failed(name, r.error));
-        return res;
-      });
+      let out: IngestResult[];
+      try {
+        out = await engine.store.exclusive(async () => {
+          const res: IngestResult[] = [];
+          for (const { name, r } of batch) res.push(r.ok ? await engine.ingest(r.signature, { path: null, logText: null }) : await engine.failed(name, r.error));
+          return res;
+        });
+      } catch (e) {
+        // The batch's transaction rolled back: none of it is stored, and nothing more is read.
+        if ((halted = haltOnStorage(engine, e)) === null) throw e;
+        out = batch.map(({ name }) => engine.unrecorded(name, `not ingested: ${halted}`));
+      }
       for (const [i, res] of out.entries()) {
         counts[res.decision] = (counts[res.decision] ?? 0) + 1;
         const shown = { ...res, input: batch[i]!.name };
@@ -266,16 +328,18 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       for await (const x of signatureLines(files)) {
         batch.push(x);
         if (batch.length >= SIGNATURE_BATCH) await flush();
+        if (halted !== null) break;
       }
-      if (batch.length) await flush();
+      if (batch.length && halted === null) await flush();
       if (process.stderr.isTTY && total) process.stderr.write('\n');
       const secs = (Date.now() - t0) / 1000;
       const line = await ingestSummary(engine, counts, `${total} signatures in ${secs.toFixed(1)} s (${(total / Math.max(secs, 1e-3)).toFixed(0)}/s)`, where);
-      await engine.close();
+      await closeAfterIngest(engine);
       if (!json) process.stdout.write(line);
     } catch (e) {
       fail('ingest', e);
     }
+    if (halted !== null) process.stderr.write(`vaat: ingest: ${halted}; the last batch of ${SIGNATURE_BATCH} or fewer was rolled back and the rest of the input not read. ${KEPT}\n`);
     if (counts.failed) process.exitCode = 2;
   }
 
@@ -470,7 +534,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .option('--rankings <file>', 'write one JSON line per query of the engine, both halves: {query, split (tune or test), candidates: [{id, score}], decision}')
     .option('--rounds <n>', 'bootstrap rounds', '1000')
     .option('-j, --jobs <n>', 'extraction worker threads for dumps')
-    .option('--no-cache', 'extract every signature again (default: cached in the temp directory by file and rules version)')
+    .option('--no-cache', 'extract every signature again (default: cached in $TMPDIR/vaat-eval-cache by content, rules version and extractor code)')
     .option('--no-clustering', 'leave clustering out')
     .option('--ablate-names', 'replace every chosen name (locks, tasks, cgroups, module functions) by a placeholder first: what the mechanism alone tells apart')
     .option('--model <dir>', 'also evaluate the engine re-ranked by this learned model (listed first)')

@@ -15,6 +15,11 @@ export interface PoolOptions<R> {
   failure: (index: number, reason: string) => R;
   /** Called in input order as results become available. */
   onResult: (index: number, result: R) => Promise<void> | void;
+  /**
+   * A reason once no more inputs should be started (what their results would go to cannot take
+   * them: a store whose disk is full); each input not started becomes `failure(index, reason)`.
+   */
+  stopped?: () => string | null;
 }
 
 interface Reply<R> {
@@ -26,12 +31,19 @@ export async function runPool<J, R>(workerUrl: URL, jobs: J[], opts: PoolOptions
   const results = new Map<number, R>();
   let nextToEmit = 0;
   let emitting: Promise<void> = Promise.resolve();
+  // The first error onResult threw: no input is started after it, and runPool throws it at the end
+  // (a rejection left in the chain until then would end the process as unhandled).
+  let thrown: { e: unknown } | null = null;
   const emit = () => {
     emitting = emitting.then(async () => {
-      while (results.has(nextToEmit)) {
+      while (results.has(nextToEmit) && !thrown) {
         const r = results.get(nextToEmit)!;
         results.delete(nextToEmit);
-        await opts.onResult(nextToEmit, r);
+        try {
+          await opts.onResult(nextToEmit, r);
+        } catch (e) {
+          thrown = { e };
+        }
         nextToEmit++;
       }
     });
@@ -68,8 +80,14 @@ export async function runPool<J, R>(workerUrl: URL, jobs: J[], opts: PoolOptions
     });
   const lanes = Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, async () => {
     let w = new Worker(workerUrl);
-    while (next < jobs.length) {
+    while (next < jobs.length && !thrown) {
       const idx = next++;
+      const why = opts.stopped?.() ?? null;
+      if (why !== null) {
+        results.set(idx, opts.failure(idx, why));
+        emit();
+        continue;
+      }
       w = await runOne(w, idx);
     }
     await w.terminate();
@@ -78,4 +96,5 @@ export async function runPool<J, R>(workerUrl: URL, jobs: J[], opts: PoolOptions
   await emitting;
   emit();
   await emitting;
+  if (thrown) throw (thrown as { e: unknown }).e;
 }

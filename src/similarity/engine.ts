@@ -258,6 +258,12 @@ class ViewCache {
 
 export class Engine {
   private readonly viewCache = new ViewCache(200_000);
+  /**
+   * Why this engine's in-memory index must not be saved: the store failed to take a write (a full
+   * disk), so the index may hold what a rolled-back batch added. The file saved last stays; the next
+   * open brings it up to date from the database by sequence, which holds only what was committed.
+   */
+  private abandoned: string | null = null;
 
   private constructor(
     readonly store: Store,
@@ -694,6 +700,11 @@ export class Engine {
   /** Record an input that could not be read: the batch goes on, the failure stays on record. */
   async failed(input: string, error: string): Promise<IngestResult> {
     await this.store.recordDecision({ signatureId: null, input, decision: 'failed', issueId: null, score: null, at: new Date().toISOString() });
+    return this.unrecorded(input, error);
+  }
+
+  /** A failed input's result, with nothing recorded (the store could not take it). */
+  unrecorded(input: string, error: string): IngestResult {
     return { input, signature: null, hash: null, decision: 'failed', issue: null, closest: null, title: null, score: null, families: null, reasons: [], error };
   }
 
@@ -721,9 +732,14 @@ export class Engine {
   }
 
   /** Write the index file (under the write lock, so two writers do not interleave their files). */
+  /** After a storage failure: keep the index file as last saved (see `abandoned`). */
+  abandonIndex(reason: string): void {
+    this.abandoned ??= reason;
+  }
+
   async save(): Promise<void> {
     // A remote index has no file here: the answering node keeps its own.
-    if (this.index instanceof RemoteIndex) return;
+    if (this.index instanceof RemoteIndex || this.abandoned) return;
     const meta = await this.store.meta();
     await this.store.exclusive(async () => {
       await this.sync();

@@ -28,12 +28,12 @@
 // have — a console log (panic block only) is compared with a vmcore on the
 // panic block alone.
 
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { hnswlibAddon } from './hnsw-addon.js';
 import type { Store } from './store.js';
+import { fileDigest } from '../util/diskcache.js';
 
 
 export interface IndexParams {
@@ -101,20 +101,42 @@ function syncPath(p: string): void {
   }
 }
 
-function fileSha256(file: string): string {
-  const h = crypto.createHash('sha256');
+/**
+ * hnswlib's saveIndex writes through an ofstream and checks nothing: on a full disk it leaves a short
+ * file and says nothing, and its sidecar would then vouch for it. So the file is walked as hnswlib
+ * lays it out (hnswalg.h, hnswlib 0.7–0.8): a 96-byte header (offsetLevel0, max_elements, element
+ * count, bytes per element, label offset, data offset as 8-byte words; max level and entry point as
+ * 4; maxM, maxM0, M as 8; mult, a double; ef_construction, 8), every element's level-0 block, then
+ * per element a 4-byte size and that many bytes of upper-level links. The walk must end exactly at
+ * the file's end with the expected element count.
+ */
+export function checkHnswFile(file: string, count: number): string | null {
+  const size = fs.statSync(file).size;
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 22);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
+    const head = Buffer.alloc(96);
+    if (fs.readSync(fd, head, 0, 96, 0) < 96) return `${size} bytes: shorter than hnswlib's header`;
+    const n = Number(head.readBigUInt64LE(16));
+    const perElement = Number(head.readBigUInt64LE(24));
+    if (n !== count) return `holds ${n} elements, ${count} were written`;
+    const level0End = 96 + n * perElement;
+    if (level0End > size) return `${size} bytes, its elements alone need ${level0End} (written short: disk full?)`;
+    const rest = Buffer.alloc(size - level0End);
+    for (let got = 0; got < rest.length; ) {
+      const r = fs.readSync(fd, rest, got, rest.length - got, level0End + got);
+      if (r <= 0) return 'could not be read back';
+      got += r;
     }
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > rest.length) return `ends inside element ${i}'s links of ${n} (written short: disk full?)`;
+      pos += 4 + rest.readUInt32LE(pos);
+    }
+    if (pos !== rest.length) return pos > rest.length ? `ends inside the last element's links (written short: disk full?)` : `${rest.length - pos} bytes past its last element`;
+    return null;
   } finally {
     fs.closeSync(fd);
   }
-  return h.digest('hex');
 }
 
 /**
@@ -269,8 +291,8 @@ export class VectorIndex {
         if (sc.format !== 2 && !v1) why = `index format ${sc.format} unknown`;
         else if (sc.vectorVersion !== opts.vectorVersion || sc.dimension !== opts.dimension) why = `index built for vector layout ${sc.vectorVersion} (${sc.dimension} dimensions), the store uses ${opts.vectorVersion} (${opts.dimension})`;
         else if (st.size !== sc.bytes) why = `index file is ${st.size} bytes, ${sc.bytes} were written (truncated or replaced)`;
-        else if (fileSha256(file) !== sc.sha256) why = 'index file does not match its checksum (corrupt)';
-        else if (!v1 && (!fs.existsSync(ids) || fs.statSync(ids).size !== sc.idsBytes || fileSha256(ids) !== sc.idsSha256)) why = 'index groups (index.ids) missing or do not match their checksum';
+        else if (fileDigest(file) !== sc.sha256) why = 'index file does not match its checksum (corrupt)';
+        else if (!v1 && (!fs.existsSync(ids) || fs.statSync(ids).size !== sc.idsBytes || fileDigest(ids) !== sc.idsSha256)) why = 'index groups (index.ids) missing or do not match their checksum';
         else if (sc.seq > (await store.maxSeq())) why = 'index holds signatures the store does not (store replaced?)';
         else {
           // The graph keeps the M it was built with; efSearch is a search-time setting, so the current one applies.
@@ -361,21 +383,30 @@ export class VectorIndex {
     const ids = path.join(dir, 'index.ids');
     const tmp = `${file}.${process.pid}.tmp`;
     const idsTmp = `${ids}.${process.pid}.tmp`;
-    this.hnsw.writeIndexSync(tmp);
-    this.writeIds(idsTmp);
-    const sc: Sidecar = {
-      format: 2, vectorVersion, dimension: this.dimension, seq: this.seq, count: this.size, points: this.points,
-      bytes: fs.statSync(tmp).size, sha256: fileSha256(tmp), idsBytes: fs.statSync(idsTmp).size, idsSha256: fileSha256(idsTmp), params: this.params,
-    };
-    syncPath(tmp);
-    syncPath(idsTmp);
-    fs.renameSync(tmp, file);
-    fs.renameSync(idsTmp, ids);
     const sideTmp = path.join(dir, `index.json.${process.pid}.tmp`);
-    fs.writeFileSync(sideTmp, JSON.stringify(sc, null, 1) + '\n');
-    syncPath(sideTmp);
-    fs.renameSync(sideTmp, path.join(dir, 'index.json'));
-    syncPath(dir);
+    try {
+      this.hnsw.writeIndexSync(tmp);
+      const short = checkHnswFile(tmp, this.hnsw.getCurrentCount());
+      if (short) throw Object.assign(new Error(`index not saved: ${tmp} ${short}`), { code: 'EIO' });
+      this.writeIds(idsTmp);
+      const sc: Sidecar = {
+        format: 2, vectorVersion, dimension: this.dimension, seq: this.seq, count: this.size, points: this.points,
+        bytes: fs.statSync(tmp).size, sha256: fileDigest(tmp), idsBytes: fs.statSync(idsTmp).size, idsSha256: fileDigest(idsTmp), params: this.params,
+      };
+      syncPath(tmp);
+      syncPath(idsTmp);
+      fs.renameSync(tmp, file);
+      fs.renameSync(idsTmp, ids);
+      fs.writeFileSync(sideTmp, JSON.stringify(sc, null, 1) + '\n');
+      syncPath(sideTmp);
+      fs.renameSync(sideTmp, path.join(dir, 'index.json'));
+      syncPath(dir);
+    } catch (e) {
+      // Nothing half-written stays behind; the files renamed into place before the failure are
+      // whole, and a sidecar that no longer describes them sends the next open to a rebuild.
+      for (const t of [tmp, idsTmp, sideTmp]) fs.rmSync(t, { force: true });
+      throw e;
+    }
     this.dirty = false;
   }
 }

@@ -159,6 +159,25 @@ export class StoreError extends Error {
   }
 }
 
+/** SQLite's result codes (extended ones start with these) that say the store's storage failed, not the input. */
+const SQLITE_STORAGE = /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN|NOLFS)/;
+/** The same from the operating system. */
+const OS_STORAGE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
+/** PostgreSQL's SQLSTATE class 53 (insufficient resources: disk full, out of memory) and 58030 (I/O error). */
+const PG_STORAGE = /^(53\d\d\d|58030)$/;
+
+/**
+ * Whether an error says the store can take no more writes (its disk is full, read-only or failing),
+ * with a one-line reason; null for anything else. Every later write would fail the same way, so a
+ * batch stops storing instead of failing each remaining input after extracting it.
+ */
+export function storageFailure(e: unknown): string | null {
+  const code = String((e as { code?: unknown } | null)?.code ?? '');
+  const msg = String((e as Error | null)?.message ?? e).split('\n')[0]!;
+  if (SQLITE_STORAGE.test(code) || OS_STORAGE.has(code) || PG_STORAGE.test(code)) return `${msg} (${code})`;
+  return null;
+}
+
 /**
  * One interface for every store. Methods are async so that a networked
  * database fits behind it; the embedded store answers synchronously inside.
