@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { Engine, IngestResult, MatchResult } from '../similarity/engine.js';
 import type { ProgramOptions } from '../kernel/program.js';
 import { storageFailure, type IssueStatus, type Store } from '../similarity/store.js';
+import { writeFileAtomic } from '../util/atomicfile.js';
 
 interface Ctx {
   g: (cmd: Command) => Record<string, unknown>;
@@ -462,8 +463,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       if (o.out) {
         const { htmlPage } = await import('../report/html/page.js');
         const html = htmlPage('similarity', `vaat similarity report: ${r.overview.signatures} signatures`, r);
-        fs.writeFileSync(String(o.out) + '.part', html);
-        fs.renameSync(String(o.out) + '.part', String(o.out));
+        writeFileAtomic(String(o.out), html);
         if (!o.json) process.stdout.write(`${o.out}: ${r.overview.signatures} signatures, ${r.overview.clusters} clusters, ${r.overview.issues} known issues; ${(html.length / 1048576).toFixed(1)} MB, built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       }
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');

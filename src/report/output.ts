@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProgramOptions } from '../kernel/program.js';
 import { toJson } from '../util/json.js';
+import { writeFileAtomic } from '../util/atomicfile.js';
 import { reportText, type DumpReport } from './sections.js';
 import { htmlPage } from './html/page.js';
 
@@ -34,10 +35,7 @@ export function fileBase(job: Job): string {
 export function writeDumpReport(job: Job, r: DumpReport): void {
   const base = fileBase(job);
   // Write then rename: an interrupted run leaves no half-written report.
-  const write = (file: string, text: string) => {
-    fs.writeFileSync(file + '.part', text);
-    fs.renameSync(file + '.part', file);
-  };
+  const write = writeFileAtomic;
   write(base + '.txt', reportText(r));
   write(base + '.json', toJson(r) + '\n');
   // The page is made from the same JSON document (src/report/html/assets/app.js renders it).

@@ -104,3 +104,15 @@ test('eval cache: a copied labelled set of console logs reuses every entry; entr
   sweep(cache, { maxAgeMs: 14 * 86_400_000 });
   assert.deepEqual(entries(cache), made.slice(1));
 });
+
+test('a file written whole or not at all: a write that fails leaves neither the file nor its .part', async () => {
+  const { writeFileAtomic } = await import('../../src/util/atomicfile.js');
+  const dir = tempDir('vaat-atomic-');
+  writeFileAtomic(path.join(dir, 'a.html'), '<p>x</p>');
+  assert.equal(fs.readFileSync(path.join(dir, 'a.html'), 'utf8'), '<p>x</p>');
+  // The rename fails (a directory is in the way) after the .part was written.
+  fs.mkdirSync(path.join(dir, 'b.html'));
+  fs.writeFileSync(path.join(dir, 'b.html', 'keep'), '');
+  assert.throws(() => writeFileAtomic(path.join(dir, 'b.html'), 'y'), /EISDIR|ENOTEMPTY|EEXIST/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['a.html', 'b.html']);
+});
