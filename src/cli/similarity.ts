@@ -120,8 +120,10 @@ async function* signatureLines(files: string[]): AsyncGenerator<{ name: string; 
 /** How many already-extracted signatures one store transaction takes (their decisions print after it commits). */
 const SIGNATURE_BATCH = 500;
 
-/** Extract every input (worker threads when jobs > 1), handing each result over as it comes. */
-/** Extract every input and hand each result to `emit` in input order; once `stopped` gives a reason, inputs not yet started are not extracted but failed with it. */
+/**
+ * Extract every input (worker threads when jobs > 1) and hand each result to `emit` in input order;
+ * once `stopped` gives a reason, inputs not yet started are not extracted but failed with it.
+ */
 async function extractAll(list: Array<{ path: string; as: 'dump' | 'log' }>, program: ProgramOptions, jobs: number, timeoutS: number, emit: (i: number, r: Extracted) => Promise<void>, stopped: () => string | null = () => null): Promise<void> {
   const { extract } = await import('../report/extract.js');
   const { runPool } = await import('../report/pool.js');
@@ -245,20 +247,23 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       const input = list[i]!.path;
       let res: IngestResult;
       const shown = (x: IngestResult) => ({ ...x, input: o.json ? x.input : list[i]!.name });
-      try {
-        if (halted !== null) throw Object.assign(new Error(halted), { halted: true });
-        res = r.ok ? await engine.ingest(r.signature, { path: input, logText: r.logText }) : await engine.failed(input, r.error);
-      } catch (e) {
-        const err = e as Error;
-        if ((e as { halted?: boolean }).halted) res = engine.unrecorded(input, `not ingested: ${halted}`);
-        else if ((halted = haltOnStorage(engine, e)) !== null) res = engine.unrecorded(input, `not ingested: ${halted}`);
-        else if (err.name === 'StoreError') fail('ingest', e);
-        else {
-          try {
-            res = await engine.failed(input, (err.message ?? String(e)).split('\n')[0]!);
-          } catch (e2) {
-            if ((halted = haltOnStorage(engine, e2)) === null) fail('ingest', e2);
-            res = engine.unrecorded(input, `not ingested: ${halted}`);
+      const notIngested = () => engine.unrecorded(input, `not ingested: ${halted}`);
+      if (halted !== null) res = notIngested();
+      else {
+        try {
+          res = r.ok ? await engine.ingest(r.signature, { path: input, logText: r.logText }) : await engine.failed(input, r.error);
+        } catch (e) {
+          const err = e as Error;
+          if ((halted = haltOnStorage(engine, e)) !== null) res = notIngested();
+          else if (err.name === 'StoreError') fail('ingest', e);
+          else {
+            // Recording the input's own failure is a write too: the store may refuse it.
+            try {
+              res = await engine.failed(input, (err.message ?? String(e)).split('\n')[0]!);
+            } catch (e2) {
+              if ((halted = haltOnStorage(engine, e2)) === null) fail('ingest', e2);
+              res = notIngested();
+            }
           }
         }
       }

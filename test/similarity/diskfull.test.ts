@@ -107,7 +107,7 @@ test('the store\'s disk fills mid-ingest: every input is reported, those after t
   assert.equal(new Set(again.map((l) => l.signature)).size, N, 'every input stored once');
 });
 
-test('an index file written short is found (hnswlib\'s save checks nothing); a save that fails leaves no temporary file and the index saved before', () => {
+test('an index file written short is found (hnswlib\'s save checks nothing): cut anywhere, or with bytes past its end', () => {
   const dir = tempDir('vaat-hnswshort-');
   const dim = 8;
   const idx = VectorIndex.empty(dim, DEFAULT_INDEX, 64);
