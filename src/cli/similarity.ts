@@ -474,6 +474,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else if (!o.out) process.stdout.write(renderSimilarityText(r));
     } catch (e) {
+      // fail() ends the process: the finally below would not run.
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
       fail('similarity-report', e);
     } finally {
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
