@@ -12,7 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker, Queue, DelayedError, type Job } from 'bullmq';
-import { PgStore } from '../similarity/postgres.js';
+import { PgStore, isUnavailable } from '../similarity/postgres.js';
+import { storageFailure } from '../similarity/store.js';
 import { Engine, type IngestResult } from '../similarity/engine.js';
 import { extract } from '../report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
@@ -29,6 +30,15 @@ export type IngestJob = { kind: 'dump'; path: string } | { kind: 'log'; name: st
 export const JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 7 * 86400, count: 100_000 }, removeOnFail: { age: 30 * 86400 } } as const;
 
 export const redisConnection = (url: string) => ({ url, maxRetriesPerRequest: null as null, enableOfflineQueue: true, retryStrategy: (n: number) => Math.min(2000, 100 * n) });
+
+/** Why a job should wait rather than fail an attempt (what it needs is away for now), or null. */
+function waitFor(e: unknown): string | null {
+  if (e instanceof CandidatesUnavailable) return e.message.split('\n')[0]!;
+  const first = String((e as Error | null)?.message ?? e).split('\n')[0]!;
+  if (isUnavailable(e)) return `PostgreSQL is unavailable: ${first}`;
+  const full = storageFailure(e);
+  return full === null ? null : `PostgreSQL cannot take writes: ${full}`;
+}
 
 export interface WorkerOptions {
   redis: string;
@@ -119,12 +129,15 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const res = await serial(() => engine.ingest(sig, { path: d.kind === 'dump' ? d.path : null, logText }));
       return { ...res, input };
     } catch (e) {
-      // The service that answers this worker's searches is down or behind: the job waits and comes
-      // back, without spending one of its attempts (a restart of the service must not dead-letter jobs).
-      if (!(e instanceof CandidatesUnavailable) || !token) throw e;
+      // The service that answers this worker's searches, or the database, is down or behind (or the
+      // database's disk is full): the job waits and comes back without spending one of its attempts.
+      // A restart of either must not dead-letter jobs: with three attempts 1 s and 2 s apart, every
+      // job taken during a database restart of a few seconds did.
+      const why = waitFor(e);
+      if (why === null || !token) throw e;
       if (Date.now() - lastWaitNotice > 10_000) {
         lastWaitNotice = Date.now();
-        notice(`${e.message.split('\n')[0]}: jobs wait ${retryMs} ms and try again`);
+        notice(`${why}: jobs wait ${retryMs} ms and try again`);
       }
       await job.moveToDelayed(Date.now() + retryMs, token);
       throw new DelayedError();

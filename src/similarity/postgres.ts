@@ -235,7 +235,7 @@ export class PgStore implements Store {
   }
 
   private async migrate(notice?: (l: string) => void): Promise<void> {
-    const c = await this.pool.connect();
+    const { c, release } = await this.checkout();
     try {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
@@ -259,7 +259,7 @@ export class PgStore implements Store {
       await c.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
-      c.release();
+      release();
     }
   }
 
@@ -313,9 +313,32 @@ export class PgStore implements Store {
     await this.q.query('INSERT INTO config (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
   }
 
+  /**
+   * A pooled connection held for a transaction. While it is checked out, the pool no longer listens
+   * for its errors: a connection that drops then (the database stopped between two statements)
+   * emits an 'error' nobody handles, and that ends the process — a worker died so when PostgreSQL
+   * restarted. The error is kept instead (the next statement fails with it), and the connection is
+   * discarded, not put back, when released.
+   */
+  private async checkout(): Promise<{ c: pg.PoolClient; release: () => void }> {
+    const c = await this.pool.connect();
+    let broken: Error | null = null;
+    const onError = (e: Error) => {
+      broken = e;
+    };
+    c.on('error', onError);
+    return {
+      c,
+      release: () => {
+        c.off('error', onError);
+        c.release(broken ?? undefined);
+      },
+    };
+  }
+
   async exclusive<T>(f: () => Promise<T>): Promise<T> {
     if (this.tx.getStore()) return f();
-    const c = await this.pool.connect();
+    const { c, release } = await this.checkout();
     try {
       // One round trip: a decision is taken under this lock, and every round trip under it is serial.
       await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
@@ -326,7 +349,7 @@ export class PgStore implements Store {
       await c.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
-      c.release();
+      release();
     }
   }
 

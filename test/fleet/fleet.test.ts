@@ -422,6 +422,42 @@ test('PostgreSQL restarted: 503 meanwhile, answers again after', async () => {
   assert.equal((await api('GET', '/healthz')).status, 200);
 });
 
+test('PostgreSQL stopped while workers hold jobs: the jobs wait, spend no attempt, reach no dead-letter queue, and all complete once it is back', async () => {
+  const db = await freshDb();
+  await newService(db);
+  const own = startWorker(db) as ChildProcess & { err: () => string };
+  startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
+  const logs = syzbotReports().slice(2300, 2600).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  const ids: string[] = [];
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    assert.equal(r.status, 202);
+    ids.push(r.json.job);
+  }
+  await new Promise((res) => setTimeout(res, 1000));
+  await pgs.stop();
+  // Longer than a job's three attempts take with their backoff (1 s, then 2 s).
+  await new Promise((res) => setTimeout(res, 6000));
+  const q = new Queue(INGEST_QUEUE, { connection: redisConnection(redis.url) });
+  const dead = new Queue(DEAD_QUEUE, { connection: redisConnection(redis.url) });
+  const states = await Promise.all(ids.map(async (id) => (await q.getJob(id))!.getState()));
+  assert.deepEqual(states.filter((s) => s === 'failed'), [], 'nothing failed while the database was down');
+  assert.ok(states.includes('delayed'), `jobs wait: ${[...new Set(states)]}: ${own.err()}`);
+  assert.match(own.err(), /PostgreSQL is unavailable: .*jobs wait/);
+  await pgs.start();
+  const jobs = await waitJobs(ids, 300_000);
+  assert.deepEqual([...jobs.values()].filter((j) => j.state !== 'completed').map((j) => j.id), []);
+  assert.deepEqual([...new Set([...jobs.values()].map((j) => j.attempts))], [1], 'waiting spent no attempt');
+  for (const id of ids) assert.equal(await dead.getJob(`dead-${id}`), undefined);
+  await q.close();
+  await dead.close();
+  const store = await PgStore.open(db);
+  const crypto = await import('node:crypto');
+  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
+  await store.close();
+  await stopWorkers();
+});
+
 test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token or another store stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
   const db = await freshDb();
   await newService(db);
