@@ -198,9 +198,12 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
 
   app.get('/v1/jobs/:id', { preHandler: auth(false), schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9A-Za-z:_-]{1,64}$' } } } } }, async (req, reply) => {
     const id = (req.params as { id: string }).id;
-    const job = await redisCall(() => Job.fromId(queue, id));
+    // The state first, then the job: a job read while active and its state read after it completed
+    // said "completed" with no result and no attempt made (a client polling for the end took that).
+    // Read in this order, a completed state is always followed by the completed job's fields.
+    const state = await redisCall(() => queue.getJobState(id));
+    const job = state === 'unknown' ? null : await redisCall(() => Job.fromId(queue, id));
     if (!job) return reply.code(404).send({ error: `no job ${id}` });
-    const state = await redisCall(() => job.getState());
     return { id: job.id, state, progress: state === 'completed' ? 100 : job.progress, attempts: job.attemptsMade, result: job.returnvalue ?? null, error: job.failedReason ?? null };
   });
 
