@@ -117,6 +117,34 @@ after(async () => {
   await pgs?.stop();
 });
 
+/** Console logs number `from` to `to` of the syzbot corpus, submitted through the API: the logs and their job ids. */
+async function submitLogs(from: number, to: number): Promise<{ logs: Array<{ name: string; text: string }>; ids: string[] }> {
+  const logs = syzbotReports().slice(from, to).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  const ids: string[] = [];
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    assert.equal(r.status, 202, r.text);
+    ids.push(r.json.job);
+  }
+  return { logs, ids };
+}
+
+/** Every distinct log stored once (by its sha256, as the store keys console text). */
+async function assertStoredOnce(db: string, logs: Array<{ text: string }>): Promise<void> {
+  const store = await PgStore.open(db);
+  const crypto = await import('node:crypto');
+  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
+  await store.close();
+}
+
+/** Every job completed, each on its first attempt (waiting spent none), none in the dead-letter queue. */
+async function assertFirstAttempts(ids: string[], dead: Queue, timeoutMs: number): Promise<void> {
+  const jobs = await waitJobs(ids, timeoutMs);
+  assert.deepEqual([...jobs.values()].filter((j) => j.state !== 'completed').map((j) => j.id), []);
+  assert.deepEqual([...new Set([...jobs.values()].map((j) => j.attempts))], [1], 'waiting spent no attempt');
+  for (const id of ids) assert.equal(await dead.getJob(`dead-${id}`), undefined);
+}
+
 test('the shared dumps and 2,000 syzbot reports through the API and two workers, one with its own index and one asking the service for candidates: stored once, the decisions the embedded store makes in the same order', async () => {
   const db = await freshDb();
   await newService(db);
@@ -291,13 +319,7 @@ test('Redis restarted mid-run: workers reconnect, every acknowledged job complet
   // Both asking the service for candidates, as vaat fleet up starts them.
   startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
   startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
-  const logs = syzbotReports().slice(2000, 2300).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
-  const ids: string[] = [];
-  for (const l of logs) {
-    const r = await api('POST', '/v1/ingest', l);
-    assert.equal(r.status, 202);
-    ids.push(r.json.job);
-  }
+  const { logs, ids } = await submitLogs(2000, 2300);
   await new Promise((res) => setTimeout(res, 1500));
   await redis.stop();
   // While Redis is down the API says so.
@@ -307,10 +329,7 @@ test('Redis restarted mid-run: workers reconnect, every acknowledged job complet
   await redis.start();
   const jobs = await waitJobs(ids, 300_000);
   assert.equal([...jobs.values()].filter((j) => j.state === 'completed').length, ids.length);
-  const store = await PgStore.open(db);
-  const crypto = await import('node:crypto');
-  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
-  await store.close();
+  await assertStoredOnce(db, logs);
   await stopWorkers();
 });
 
@@ -427,13 +446,7 @@ test('PostgreSQL stopped while workers hold jobs: the jobs wait, spend no attemp
   await newService(db);
   const own = startWorker(db) as ChildProcess & { err: () => string };
   startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN });
-  const logs = syzbotReports().slice(2300, 2600).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
-  const ids: string[] = [];
-  for (const l of logs) {
-    const r = await api('POST', '/v1/ingest', l);
-    assert.equal(r.status, 202);
-    ids.push(r.json.job);
-  }
+  const { logs, ids } = await submitLogs(2300, 2600);
   await new Promise((res) => setTimeout(res, 1000));
   await pgs.stop();
   // Longer than a job's three attempts take with their backoff (1 s, then 2 s).
@@ -445,16 +458,10 @@ test('PostgreSQL stopped while workers hold jobs: the jobs wait, spend no attemp
   assert.ok(states.includes('delayed'), `jobs wait: ${[...new Set(states)]}: ${own.err()}`);
   assert.match(own.err(), /PostgreSQL is unavailable: .*jobs wait/);
   await pgs.start();
-  const jobs = await waitJobs(ids, 300_000);
-  assert.deepEqual([...jobs.values()].filter((j) => j.state !== 'completed').map((j) => j.id), []);
-  assert.deepEqual([...new Set([...jobs.values()].map((j) => j.attempts))], [1], 'waiting spent no attempt');
-  for (const id of ids) assert.equal(await dead.getJob(`dead-${id}`), undefined);
+  await assertFirstAttempts(ids, dead, 300_000);
   await q.close();
   await dead.close();
-  const store = await PgStore.open(db);
-  const crypto = await import('node:crypto');
-  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
-  await store.close();
+  await assertStoredOnce(db, logs);
   await stopWorkers();
 });
 
@@ -462,13 +469,7 @@ test('POST /v1/candidates refuses what is not a vector of its index (400) or com
   const db = await freshDb();
   await newService(db);
   const port = Number(new URL(svc.url).port);
-  const logs = syzbotReports().slice(2300, 2340).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
-  const ids: string[] = [];
-  for (const l of logs) {
-    const r = await api('POST', '/v1/ingest', l);
-    assert.equal(r.status, 202, r.text);
-    ids.push(r.json.job);
-  }
+  const { logs, ids } = await submitLogs(2300, 2340);
   // The endpoint itself: the token always, and a vector of the index's layout, checked before any search.
   const dim = svc.engine.dimension;
   const vec = (xs: number[]) => encodeVector(Float32Array.from(xs));
@@ -510,17 +511,10 @@ test('POST /v1/candidates refuses what is not a vector of its index (400) or com
   assert.match(w.err(), /candidate service http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED: jobs wait/);
 
   svc = await startService({ pg: db, redis: redis.url, port, token: TOKEN, roots: [KERNEL_DIR] });
-  const jobs = await waitJobs(ids, 120_000);
-  assert.deepEqual([...jobs.values()].filter((j) => j.state !== 'completed').map((j) => j.id), []);
-  // Waiting spent no attempt: each job completed on its first.
-  assert.deepEqual([...new Set([...jobs.values()].map((j) => j.attempts))], [1]);
-  for (const id of ids) assert.equal(await dead.getJob(`dead-${id}`), undefined);
+  await assertFirstAttempts(ids, dead, 120_000);
   await q.close();
   await dead.close();
-  const store = await PgStore.open(db);
-  const crypto = await import('node:crypto');
-  assert.equal(await store.count(), new Set(logs.map((l) => crypto.createHash('sha256').update(l.text, 'latin1').digest('hex'))).size);
-  await store.close();
+  await assertStoredOnce(db, logs);
   await stopWorkers();
 });
 
