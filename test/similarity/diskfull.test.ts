@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../helpers/tmp.js';
+import { mountTmpfs } from '../helpers/smallfs.js';
 import { vaat, VAAT } from '../helpers/cli.js';
 import { syzbotReports } from '../helpers/syzbot.js';
 import { VectorIndex, checkHnswFile, DEFAULT_INDEX } from '../../src/similarity/hnsw.js';
@@ -37,12 +38,10 @@ const parse = (out: string): Line[] => out.trim().split('\n').map((l) => JSON.pa
  * is checkpointed at about 4 MB, so no one file reaches a 6 MiB limit.
  */
 function smallDisk(dir: string, mb: number, fileMb: number) {
-  fs.mkdirSync(dir, { recursive: true });
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { encoding: 'utf8' });
-  const mounted = m.status === 0;
-  let limited = !mounted;
+  const fsm = mountTmpfs(dir, mb);
+  let limited = !fsm.mounted;
   return {
-    how: mounted ? `tmpfs of ${mb} MiB` : `files limited to ${fileMb} MiB (mount refused: ${m.stderr.trim()})`,
+    how: fsm.mounted ? fsm.how : `files limited to ${fileMb} MiB (${fsm.how})`,
     node(argv: string[]) {
       const r = limited
         ? spawnSync('prlimit', [`--fsize=${fileMb * 2 ** 20}`, process.execPath, ...argv], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 })
@@ -50,11 +49,11 @@ function smallDisk(dir: string, mb: number, fileMb: number) {
       return { code: r.status, out: r.stdout, err: r.stderr };
     },
     grow() {
-      if (mounted) assert.equal(spawnSync('mount', ['-o', 'remount,size=256m', dir]).status, 0);
+      fsm.grow(256);
       limited = false;
     },
     release() {
-      if (mounted) spawnSync('umount', ['-l', dir]);
+      fsm.release();
     },
   };
 }
