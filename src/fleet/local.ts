@@ -108,7 +108,8 @@ export async function startRedis(dir: string, port?: number): Promise<Running> {
   return r;
 }
 
-function postgresUser(): { uid: number; gid: number } {
+/** The postgres account the servers run as when started by root (it must own their directories). */
+export function postgresUser(): { uid: number; gid: number } {
   const u = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
   if (u.status !== 0) throw new LocalServiceError('no postgres user (is postgresql-15 installed?)');

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Queue, Job } from 'bullmq';
 import { PgStore, isUnavailable } from '../similarity/postgres.js';
 import { Engine } from '../similarity/engine.js';
-import { StoreError } from '../similarity/store.js';
+import { StoreError, storageFailure } from '../similarity/store.js';
 import { signatureFromConsole } from '../../features/signature.js';
 import { showIssue, labelSignature, mergeIssues, splitIssue } from '../similarity/issues.js';
 import { buildSimilarityReport } from '../report/similarity.js';
@@ -146,6 +146,10 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   });
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (err instanceof Unavailable || isUnavailable(err)) return reply.code(503).header('retry-after', '2').send({ error: `unavailable: ${err.message.split('\n')[0]}` });
+    // The database's disk is full (or read-only, or failing): nothing the client can change — a
+    // 503 to retry later, as for a database that is down, never a 400 or a 500.
+    const full = storageFailure(err);
+    if (full !== null) return reply.code(503).header('retry-after', '2').send({ error: `unavailable: the store cannot take writes: ${full}` });
     if (err.validation || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || (err.statusCode && err.statusCode < 500)) return reply.code(err.statusCode ?? 400).send({ error: err.message.split('\n')[0] });
     if (err instanceof StoreError) return reply.code(/\bno (issue|signature)\b|not found/i.test(err.message) ? 404 : 400).send({ error: err.message.split('\n')[0] });
     notice(`internal error: ${err.message.split('\n')[0]}`);
@@ -244,7 +248,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     try {
       return await f.call(null);
     } catch (e) {
-      if (e instanceof Unavailable || isUnavailable(e)) throw e;
+      if (e instanceof Unavailable || isUnavailable(e) || storageFailure(e) !== null) throw e;
       const m = (e as Error).message.split('\n')[0]!;
       return reply.code(/\bno (issue|signature)\b|not found|unknown/i.test(m) ? 404 : 400).send({ error: m });
     }

@@ -19,7 +19,7 @@ import { Queue } from 'bullmq';
 import { VAAT } from '../helpers/cli.js';
 import { KERNEL_DIR, fixtures } from '../helpers/fixtures.js';
 import { syzbotReports } from '../helpers/syzbot.js';
-import { ensurePackages, startRedis, startPostgres, freePort, type Running } from '../../src/fleet/local.js';
+import { ensurePackages, startRedis, startPostgres, freePort, postgresUser, type Running } from '../../src/fleet/local.js';
 import { startService, type RunningService } from '../../src/fleet/service.js';
 import { DEAD_QUEUE, INGEST_QUEUE, redisConnection } from '../../src/fleet/worker.js';
 import { encodeVector } from '../../src/fleet/candidates.js';
@@ -30,6 +30,7 @@ import { rarityNames } from '../../src/similarity/view.js';
 import { extract } from '../../src/report/extract.js';
 import { signatureFromConsole } from '../../features/signature.js';
 import { tempDir } from '../helpers/tmp.js';
+import { mountTmpfs } from '../helpers/smallfs.js';
 
 const tmp = tempDir('vaat-fleet-');
 // Every node's HNSW cache (the service here, the spawned workers, the stores opened to check) in
@@ -463,6 +464,95 @@ test('PostgreSQL stopped while workers hold jobs: the jobs wait, spend no attemp
   await dead.close();
   await assertStoredOnce(db, logs);
   await stopWorkers();
+});
+
+test('PostgreSQL\'s disk fills while workers hold jobs: the failed writes leave nothing behind, the jobs wait without spending attempts, none is dead-lettered, matches are still answered; with room again all complete, stored once', async (t) => {
+  // The database's tables on a tablespace of their own, on a small tmpfs: the writes fail with
+  // "could not extend file … No space left on device" (53100) while the server and its write-ahead
+  // log (on the big disk) go on, as when a data volume fills.
+  const fsm = mountTmpfs(path.join(tmp, 'small'), 3);
+  if (!fsm.mounted) {
+    t.skip(`needs a small filesystem of its own (${fsm.how})`);
+    return;
+  }
+  const loc = path.join(tmp, 'small', 'ts');
+  fs.mkdirSync(loc);
+  const pgUser = postgresUser();
+  if (process.getuid?.() === 0) fs.chownSync(loc, pgUser.uid, pgUser.gid);
+  const admin = await PgStore.open(pgs.url);
+  const name = `t${++dbn}`;
+  const q = new Queue(INGEST_QUEUE, { connection: redisConnection(redis.url) });
+  const dead = new Queue(DEAD_QUEUE, { connection: redisConnection(redis.url) });
+  // Whatever the test found, room again first — workers waiting on the database must be able to
+  // finish — then everything it opened closed, or the suite's process would not end.
+  t.after(async () => {
+    fs.rmSync(path.join(tmp, 'small', 'filler'), { force: true });
+    fsm.grow(256);
+    await stopWorkers();
+    await q.close();
+    await dead.close();
+    await newService(await freshDb());
+    await admin.pool.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.pool.query('DROP TABLESPACE IF EXISTS small');
+    await admin.close();
+    fsm.release();
+  });
+  await admin.pool.query(`CREATE TABLESPACE small LOCATION '${loc}'`);
+  await admin.pool.query(`CREATE DATABASE ${name} TABLESPACE small`);
+  const db = pgs.url.replace(/\/postgres$/, `/${name}`);
+  await newService(db);
+  const w = startWorker(db) as ChildProcess & { err: () => string };
+  const remote = startWorker(db, ['--candidates', svc.url], { VAAT_TOKEN: TOKEN }) as ChildProcess & { err: () => string };
+  const { logs, ids } = await submitLogs(2600, 2900);
+  const said = () => w.err() + remote.err();
+  for (let i = 0; i < 600 && !/cannot take writes/.test(said()); i++) await new Promise((res) => setTimeout(res, 200));
+  assert.match(said(), /PostgreSQL cannot take writes: .*\(53100\): jobs wait/, 'the disk filled and a worker said so');
+  t.diagnostic(said().split('\n').find((l) => /cannot take writes/.test(l))!);
+  // Longer than a job's three attempts take with their backoff (1 s, then 2 s).
+  await new Promise((res) => setTimeout(res, 4000));
+  const states = await Promise.all(ids.map(async (id) => (await q.getJob(id))!.getState()));
+  assert.deepEqual(states.filter((s) => s === 'failed'), [], 'nothing failed while the disk was full');
+  assert.ok(states.includes('delayed'), `jobs wait: ${[...new Set(states)]}`);
+  const waiting = states.filter((s) => s !== 'completed').length;
+  assert.ok(waiting > 0 && waiting < ids.length, `some were stored before the disk filled, some wait: ${waiting} of ${ids.length}`);
+  t.diagnostic(`${ids.length - waiting} of ${ids.length} stored before the disk filled`);
+  // Reads go on: a stored log is matched to its own issue at score 1.
+  const done = await waitJobs(ids.filter((_, i) => states[i] === 'completed').slice(0, 1));
+  const first = [...done.values()][0]!.result;
+  const m = await api('POST', '/v1/match', logs[ids.indexOf([...done.keys()][0]!)]!.text);
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.matches[0].issue, first.issue);
+  assert.equal(m.json.matches[0].score, 1);
+  // A person's write the database cannot take is not theirs to fix: 503 with a retry time (it was
+  // 400 with PostgreSQL's message). The last bytes of the filesystem taken, a write still fits while
+  // its table's pages have room: the signature moves to a new issue again and again (each a new
+  // issue row) until one is refused; every answer before is a success.
+  const filler = fs.openSync(path.join(tmp, 'small', 'filler'), 'w');
+  for (const size of [1 << 16, 1 << 12]) {
+    try {
+      for (;;) fs.writeSync(filler, Buffer.alloc(size));
+    } catch {
+      /* ENOSPC: full */
+    }
+  }
+  fs.closeSync(filler);
+  let at = first.issue as number;
+  let refused: { status: number; json: any; text: string } | null = null;
+  for (let i = 0; i < 200 && !refused; i++) {
+    const sp = await api('POST', `/v1/issues/${at}/split`, { signatures: [String(first.signature)] });
+    if (sp.status === 503) refused = sp;
+    else {
+      assert.equal(sp.status, 200, sp.text);
+      at = Number(/new issue #(\d+)/.exec(sp.json.done)![1]);
+    }
+  }
+  assert.ok(refused, 'a write was refused');
+  assert.match(refused.json.error, /^unavailable: the store cannot take writes: .*No space left on device \(53100\)/);
+  fs.rmSync(path.join(tmp, 'small', 'filler'));
+  // Room again: every job completes on its first attempt, each log stored once.
+  fsm.grow(256);
+  await assertFirstAttempts(ids, dead, 300_000);
+  await assertStoredOnce(db, logs);
 });
 
 test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token or another store stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
