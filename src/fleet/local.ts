@@ -82,14 +82,18 @@ function stopChild(child: ChildProcess | null, signal: NodeJS.Signals, ms = 20_0
   });
 }
 
-export async function startRedis(dir: string, port?: number): Promise<Running> {
+/**
+ * `appendfsync`: `always` by default here (an acknowledged job is on disk before the answer: what the
+ * restart tests rely on); deploy/redis-vaat.conf runs `everysec`.
+ */
+export async function startRedis(dir: string, port?: number, o: { appendfsync?: 'always' | 'everysec' } = {}): Promise<Running> {
   fs.mkdirSync(dir, { recursive: true });
   const p = port ?? (await freePort());
   let child: ChildProcess | null = null;
   let out = '';
   const start = async () => {
     out = '';
-    child = spawn(REDIS_SERVER, ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(REDIS_SERVER, ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', o.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     await waitPort(p, 15_000, child, 'redis-server', () => out);

@@ -133,6 +133,10 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       if (e instanceof Unavailable) throw e;
       const m = (e as Error).message ?? '';
       if (/Stream isn't writeable|ECONNREFUSED|Connection is closed|enableOfflineQueue|ECONNRESET/i.test(m)) throw new Unavailable(`Redis: ${m.split('\n')[0]}`);
+      // Redis up but refusing writes: its append-only file cannot be written (MISCONF: disk full,
+      // with appendfsync everysec; with always it exits) or its memory is at maxmemory under
+      // noeviction (OOM). It takes them again by itself once it can: a 503 to retry, not a 500.
+      if (/^(MISCONF|OOM) /.test(m)) throw new Unavailable(`Redis cannot take writes: ${m.split('\n')[0].replace(/ script: [0-9a-f]+.*$/, '')}`);
       throw e;
     } finally {
       clearTimeout(timer);

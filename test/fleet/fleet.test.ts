@@ -44,8 +44,8 @@ let svc: RunningService;
 const workers: ChildProcess[] = [];
 let dbn = 0;
 
-function startWorker(pgUrl: string, extra: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redis.url, '--pg', pgUrl, '--root', KERNEL_DIR, '--concurrency', '2', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+function startWorker(pgUrl: string, extra: string[] = [], env: Record<string, string> = {}, redisUrl = redis.url): ChildProcess {
+  const c = spawn(process.execPath, [VAAT, 'worker', '--redis', redisUrl, '--pg', pgUrl, '--root', KERNEL_DIR, '--concurrency', '2', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   (c as ChildProcess & { err: () => string }).err = () => err;
@@ -553,6 +553,65 @@ test('PostgreSQL\'s disk fills while workers hold jobs: the failed writes leave 
   fsm.grow(256);
   await assertFirstAttempts(ids, dead, 300_000);
   await assertStoredOnce(db, logs);
+});
+
+test('Redis cannot write its append-only file (disk full): submissions are refused 503 with a retry time, not 500; with room again they are taken, and every job taken completes, stored once', async (t) => {
+  // deploy/redis-vaat.conf's appendfsync everysec: Redis stays up and refuses writes (MISCONF …);
+  // with always it exits, which is the restart above.
+  const fsm = mountTmpfs(path.join(tmp, 'rsmall'), 2);
+  if (!fsm.mounted) {
+    t.skip(`needs a small filesystem of its own (${fsm.how})`);
+    return;
+  }
+  const small = await startRedis(path.join(tmp, 'rsmall', 'redis'), undefined, { appendfsync: 'everysec' });
+  t.after(async () => {
+    fsm.grow(64);
+    await stopWorkers();
+    await newService(await freshDb());
+    await small.stop();
+    fsm.release();
+  });
+  await svc?.close();
+  const db = await freshDb();
+  svc = await startService({ pg: db, redis: small.url, port: await freePort(), token: TOKEN, roots: [KERNEL_DIR] });
+  const w = startWorker(db, [], {}, small.url) as ChildProcess & { err: () => string };
+  const logs = syzbotReports().slice(1000, 1600).map((r) => ({ name: `${r.id}.txt`, text: r.report }));
+  let taken = 0;
+  const ids: string[] = [];
+  let refused: { status: number; json: any; text: string } | null = null;
+  for (const l of logs) {
+    const r = await api('POST', '/v1/ingest', l);
+    if (r.status !== 202) {
+      refused = r;
+      break;
+    }
+    ids.push(r.json.job);
+    taken++;
+  }
+  assert.ok(refused, `Redis's 2 MiB took all ${logs.length} jobs`);
+  t.diagnostic(`${taken} jobs taken before Redis refused writes`);
+  assert.equal(refused.status, 503, refused.text);
+  assert.match(refused.json.error, /^unavailable: Redis cannot take writes: MISCONF Errors writing to the AOF file: No space left on device$/);
+  // Reads still answer.
+  const j = await api('GET', `/v1/jobs/${ids[0]}`);
+  assert.equal(j.status, 200, j.text);
+  // Room again: Redis retries its file every second and takes writes once it can.
+  fsm.grow(64);
+  let again = 0;
+  for (let i = 0; i < 50 && again !== 202; i++) {
+    const r = await api('POST', '/v1/ingest', logs[taken]!);
+    again = r.status;
+    if (again === 202) ids.push(r.json.job);
+    else await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(again, 202);
+  // No acknowledged job lost: the worker, whose own writes to Redis failed meanwhile, completes them
+  // all, each log stored once.
+  const jobs = await waitJobs(ids, 300_000);
+  assert.deepEqual([...jobs.values()].filter((x) => x.state !== 'completed').map((x) => `${x.id}: ${x.error}`), [], w.err());
+  t.diagnostic(`worker: ${w.err().split('\n').filter((l) => /MISCONF/.test(l)).length} lines about Redis refusing writes; attempts ${JSON.stringify([...new Set([...jobs.values()].map((x) => x.attempts))])}`);
+  await assertStoredOnce(db, logs.slice(0, taken + 1));
+  await stopWorkers();
 });
 
 test('POST /v1/candidates refuses what is not a vector of its index (400) or comes without the token (401); a worker asking it: a wrong token or another store stops it at start; with the service down its jobs wait, spend no attempt, reach no dead-letter queue, and all complete once the service is back', async () => {
