@@ -13,6 +13,7 @@ import type { LockKind } from '../helpers/locks.js';
 import { addSimilarityCommands } from './similarity.js';
 import { addTrainCommand } from './train.js';
 import { addFleetCommands } from './fleet.js';
+import { storageFailure } from '../similarity/store.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -45,7 +46,10 @@ export function fail(what: string, e: unknown, prog?: Program): never {
   const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS', 'EADDRINUSE', 'EADDRNOTAVAIL'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (known.includes(err?.name) || (code && fsCodes.includes(code))) console.error(`vaat: ${what}: ${msg}`);
+  // A store whose disk is full (or read-only, or failing) is the operator's to fix, not vaat's.
+  const full = storageFailure(e);
+  if (full !== null && !(code && fsCodes.includes(code))) console.error(`vaat: ${what}: the store cannot take writes: ${full}`);
+  else if (known.includes(err?.name) || (code && fsCodes.includes(code))) console.error(`vaat: ${what}: ${msg}`);
   else console.error(`vaat: ${what}: internal error: ${msg}`);
   process.exit(1);
 }

@@ -3,7 +3,7 @@
 // links, status. A person's decision is recorded as such (decided_by =
 // human) and wins over the engine's, also across reindexing.
 
-import type { IssueStatus, Store, StoredSignature } from './store.js';
+import { StoreError, type IssueStatus, type Store, type StoredSignature } from './store.js';
 import type { ClusterReport } from './cluster.js';
 
 const STATUSES: IssueStatus[] = ['open', 'fixed', 'closed', 'invalid'];
@@ -12,24 +12,24 @@ const STATUSES: IssueStatus[] = ['open', 'fixed', 'closed', 'invalid'];
 export async function resolveSignature(store: Store, ref: string): Promise<StoredSignature> {
   if (/^\d+$/.test(ref) && ref.length < 6) {
     const s = await store.signature(Number(ref));
-    if (!s) throw new Error(`no signature ${ref}`);
+    if (!s) throw new StoreError(`no signature ${ref}`);
     return s;
   }
   if (/^[0-9a-f]{6,64}$/.test(ref)) {
     const found = await store.findByHashPrefix(ref, 2);
     if (found.length === 1) return found[0]!;
-    if (found.length > 1) throw new Error(`hash prefix ${ref} is ambiguous: give more digits`);
+    if (found.length > 1) throw new StoreError(`hash prefix ${ref} is ambiguous: give more digits`);
   }
   if (/^\d+$/.test(ref)) {
     const s = await store.signature(Number(ref));
     if (s) return s;
   }
-  throw new Error(`no signature ${ref} (an id, or the start of a hash)`);
+  throw new StoreError(`no signature ${ref} (an id, or the start of a hash)`);
 }
 
 async function mustIssue(store: Store, id: number) {
   const i = await store.issue(id);
-  if (!i) throw new Error(`no issue #${id}`);
+  if (!i) throw new StoreError(`no issue #${id}`);
   return i;
 }
 
@@ -80,7 +80,7 @@ export async function showIssue(store: Store, id: number, json: boolean): Promis
 export async function labelSignature(store: Store, ref: string, issueId: number): Promise<string> {
   const s = await resolveSignature(store, ref);
   const i = await mustIssue(store, issueId);
-  if (i.status === 'merged') throw new Error(`issue #${issueId} was merged into #${i.mergedInto}: label into that one`);
+  if (i.status === 'merged') throw new StoreError(`issue #${issueId} was merged into #${i.mergedInto}: label into that one`);
   await store.exclusive(async () => store.setMembership(s.id, issueId, 'human', null));
   return `signature ${s.id} (${s.name}) is in #${issueId} (${i.title}), decided by a person\n`;
 }
@@ -96,7 +96,7 @@ export async function confirmIssue(store: Store, id: number): Promise<string> {
 }
 
 export async function mergeIssues(store: Store, into: number, from: number): Promise<string> {
-  if (into === from) throw new Error('an issue cannot be merged into itself');
+  if (into === from) throw new StoreError('an issue cannot be merged into itself');
   const a = await mustIssue(store, into);
   await mustIssue(store, from);
   const members = await store.members(from);
@@ -113,7 +113,7 @@ export async function splitIssue(store: Store, id: number, refs: string[]): Prom
   for (const r of refs) {
     const s = await resolveSignature(store, r);
     const m = await store.membership(s.id);
-    if (m?.issueId !== id) throw new Error(`signature ${s.id} is not in #${id}`);
+    if (m?.issueId !== id) throw new StoreError(`signature ${s.id} is not in #${id}`);
     sigs.push(s);
   }
   const created = await store.exclusive(async () => {
@@ -138,7 +138,7 @@ export async function linkIssue(store: Store, id: number, kind: string, url: str
 }
 
 export async function setStatus(store: Store, id: number, status: string): Promise<string> {
-  if (!STATUSES.includes(status as IssueStatus)) throw new Error(`status ${status}: one of ${STATUSES.join(', ')}`);
+  if (!STATUSES.includes(status as IssueStatus)) throw new StoreError(`status ${status}: one of ${STATUSES.join(', ')}`);
   await mustIssue(store, id);
   await store.updateIssue(id, { status: status as IssueStatus });
   return `#${id} is ${status}\n`;

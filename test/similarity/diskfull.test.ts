@@ -41,6 +41,7 @@ function smallDisk(dir: string, mb: number, fileMb: number) {
   const fsm = mountTmpfs(dir, mb);
   let limited = !fsm.mounted;
   return {
+    mounted: fsm.mounted,
     how: fsm.mounted ? fsm.how : `files limited to ${fileMb} MiB (${fsm.how})`,
     node(argv: string[]) {
       const r = limited
@@ -83,10 +84,30 @@ test('the store\'s disk fills mid-ingest: every input is reported, those after t
   assert.match(first.err, new RegExp(`the store cannot take writes: .*; ${N - cut} inputs not ingested`));
   assert.deepEqual(fs.readdirSync(store).filter((f) => f.endsWith('.tmp')), [], 'nothing half-written left');
 
+  // A person's correction on the full disk is refused as the store's trouble, in one line (it was
+  // "internal error: database or disk is full"). The tmpfs's last bytes are taken first: a write
+  // may still fit in what the ingest left.
+  const last = stored.filter((l) => l.decision === 'new').pop()!;
+  if (disk.mounted) {
+    const filler = path.join(tmp, 'disk', 'filler');
+    const fd = fs.openSync(filler, 'w');
+    for (const size of [1 << 16, 1 << 12, 512]) {
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(size));
+      } catch {
+        /* ENOSPC: full */
+      }
+    }
+    fs.closeSync(fd);
+    const split = disk.node([VAAT, 'issue', 'split', String(last.issue), String(last.signature), '--store', store]);
+    assert.equal(split.code, 1, split.out);
+    assert.match(split.err, /^vaat: issue: the store cannot take writes: .*\((SQLITE_FULL|SQLITE_IOERR\w*)\)\n$/);
+    fs.rmSync(filler);
+  } else t.diagnostic('a correction on the full disk: not checked under a file-size limit (a small write still fits under it)');
+
   disk.grow();
   // The last new issue opened before the disk filled (its only member) is found at once: the index,
   // never saved by the failed run, is brought up to date from the database.
-  const last = stored.filter((l) => l.decision === 'new').pop()!;
   const m = vaat(['match', '--log', last.input, '--store', store, '--json', '-k', '1']);
   assert.equal(m.code, 0, m.err);
   const top = (JSON.parse(m.out) as { matches: Array<{ issue: number; score: number }> }).matches[0]!;

@@ -41,6 +41,21 @@ test('ingesting the shared dumps twice: the second run stores nothing and report
   assert.deepEqual(second.map((r) => r.signature), first.map((r) => r.signature));
   const text = vaat(['issue', 'list', '--store', store]);
   assert.match(text.out, /\n7 issues|\n\d issues, 7 signatures/);
+  // A person's mistakes are said as theirs, in one line, not as vaat's own ("internal error", as
+  // every one of them was).
+  const issue = first[0]!.issue!;
+  const other = first[1]!.issue!;
+  for (const [args, said] of [
+    [['show', '999'], 'no issue #999'],
+    [['merge', String(issue), String(issue)], 'an issue cannot be merged into itself'],
+    [['label', 'zzz', String(issue)], 'no signature zzz (an id, or the start of a hash)'],
+    [['split', String(other), String(first[0]!.signature)], `signature ${first[0]!.signature} is not in #${other}`],
+    [['status', String(issue), 'done'], 'status done: one of open, fixed, closed, invalid'],
+  ] as Array<[string[], string]>) {
+    const r = vaat(['issue', ...args, '--store', store]);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.err, `vaat: issue: ${said}\n`);
+  }
 });
 
 test('a new store whose first ingest failed (garbage) takes the next one, and the one after', () => {
