@@ -10,6 +10,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** A labelled set that cannot be read as one (no manifest, not JSON, an entry without path or label). */
+export class LabelledSetError extends Error {
+  override name = 'LabelledSetError';
+}
+
 export interface LabelledItem {
   /** Stable id (the manifest's, else the path). */
   id: string;
@@ -49,11 +54,11 @@ export function loadLabelled(input: string): LabelledItem[] {
     try {
       raw = JSON.parse(fs.readFileSync(manifest, 'utf8'));
     } catch (e) {
-      throw new Error(`${manifest}: not JSON: ${(e as Error).message}`);
+      throw new LabelledSetError(`${manifest}: not JSON: ${(e as Error).message}`);
     }
     const entries = (Array.isArray(raw) ? raw : (raw as { entries?: unknown[] }).entries ?? []) as Array<Record<string, unknown>>;
     return entries.map((e, i) => {
-      if (typeof e.path !== 'string' || typeof e.label !== 'string') throw new Error(`${manifest}: entry ${i} needs a string path and label`);
+      if (typeof e.path !== 'string' || typeof e.label !== 'string') throw new LabelledSetError(`${manifest}: entry ${i} needs a string path and label`);
       const kind = e.kind === 'vmcore' || e.kind === 'log' ? e.kind : guessKind(e.path);
       const extra = Object.fromEntries(Object.entries(e).filter(([k]) => !KNOWN.has(k)));
       const id = typeof e.id === 'string' ? e.id : e.path;
@@ -85,7 +90,7 @@ export function loadLabelled(input: string): LabelledItem[] {
     }
   };
   walk(input);
-  if (!out.length) throw new Error(`${input}: no manifest.json and no scenario directories with meta.json`);
+  if (!out.length) throw new LabelledSetError(`${input}: no manifest.json and no scenario directories with meta.json`);
   return out;
 }
 

@@ -14,6 +14,7 @@ import { addSimilarityCommands } from './similarity.js';
 import { addTrainCommand } from './train.js';
 import { addFleetCommands } from './fleet.js';
 import { storageFailure } from '../similarity/store.js';
+import { UsageError } from './errors.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -41,7 +42,7 @@ export function fail(what: string, e: unknown, prog?: Program): never {
   // An error about VMCOREINFO's content says where that text is in the dump.
   if (prog && err?.message && /VMCOREINFO (lacks|printk|SYMBOL|has no)/.test(err.message) && !/file offset|found in memory/.test(err.message)) err.message += ` (${prog.vmcoreinfoWhere})`;
   if (process.env.VAAT_DEBUG) console.error(err.stack);
-  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError', 'LocalServiceError'];
+  const known = ['FormatError', 'ProgramError', 'DumpReadError', 'ExcludedPageError', 'NotInDumpError', 'TruncatedDumpError', 'CorruptPageError', 'PageNotMappedError', 'ReadFault', 'BtfError', 'StoreError', 'LabError', 'NotAConsoleLogError', 'InvalidSignatureError', 'TypeNameError', 'ModelError', 'LocalServiceError', 'UsageError', 'LabelledSetError'];
   // The system's answers about files, and about a port asked for (`vaat serve --port` taken): the user's to fix, not vaat's.
   const fsCodes = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'EMFILE', 'ENFILE', 'EIO', 'EFBIG', 'ENOSPC', 'EROFS', 'EADDRINUSE', 'EADDRNOTAVAIL'];
   const msg = (err?.message ?? String(e)).split('\n')[0];
@@ -315,7 +316,7 @@ export function buildCli(): Command {
       const { signatureFromDump, signatureFromConsole } = await import('../../features/signature.js');
       const { vectorize } = await import('../../features/vector.js');
       const file = (o.log as string | undefined) ?? dump;
-      if (!file) fail('signature', new Error('give a dump, --log <file> or --batch <dir>'));
+      if (!file) fail('signature', new UsageError('give a dump, --log <file> or --batch <dir>'));
       let sig;
       let prog: Program | null = null;
       try {
@@ -360,11 +361,11 @@ export function buildCli(): Command {
       const o = g(cmd);
       const { buildLab } = await import('../../datasets/lab/lab.js');
       const mem = o.mem === undefined ? undefined : Number(o.mem);
-      if (mem !== undefined && !(Number.isInteger(mem) && mem >= 128 && mem <= 65536)) fail('lab build', new Error(`--mem ${String(o.mem)}: MiB between 128 and 65536`));
+      if (mem !== undefined && !(Number.isInteger(mem) && mem >= 128 && mem <= 65536)) fail('lab build', new UsageError(`--mem ${String(o.mem)}: MiB between 128 and 65536`));
       const jobs = Number(o.jobs);
-      if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) fail('lab build', new Error(`--jobs ${String(o.jobs)}: a whole number from 1 to 64`));
+      if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) fail('lab build', new UsageError(`--jobs ${String(o.jobs)}: a whole number from 1 to 64`));
       const capture = String(o.capture);
-      if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new Error(`--capture ${capture}: kdump, qmp or both`));
+      if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new UsageError(`--capture ${capture}: kdump, qmp or both`));
       const t0 = Date.now();
       let r;
       try {

@@ -2,6 +2,7 @@
 // the syzbot labelled-set writer. All take --json; the store is --store DIR,
 // else $VAAT_STORE, else ./vaat-store.
 
+import { UsageError } from './errors.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,11 +24,12 @@ export function storeDir(o: Record<string, unknown>): string {
   return (o.store as string | undefined) ?? process.env.VAAT_STORE ?? './vaat-store';
 }
 
-async function openEngine(o: Record<string, unknown>): Promise<Engine> {
+/** `create`: the commands that store (ingest, a report of inputs, a calibration) make a missing store; the others refuse it. */
+async function openEngine(o: Record<string, unknown>, create = false): Promise<Engine> {
   const { openAnyStore } = await import('../similarity/open.js');
   const { Engine } = await import('../similarity/engine.js');
   const notice = (l: string) => console.error(`vaat: ${l}`);
-  const store = await openAnyStore(storeDir(o), { notice });
+  const store = await openAnyStore(storeDir(o), { notice, mustExist: !create });
   try {
     return await Engine.open(store, { notice, reranker: await configuredModel(store, o, notice) });
   } catch (e) {
@@ -55,9 +57,9 @@ async function configuredModel(store: Store, o: Record<string, unknown>, notice:
   }
 }
 
-async function openStore(o: Record<string, unknown>): Promise<Store> {
+async function openStore(o: Record<string, unknown>, create = false): Promise<Store> {
   const { openAnyStore } = await import('../similarity/open.js');
-  return openAnyStore(storeDir(o), { notice: (l) => console.error(`vaat: ${l}`) });
+  return openAnyStore(storeDir(o), { notice: (l) => console.error(`vaat: ${l}`), mustExist: !create });
 }
 
 /** Inputs of ingest: dumps found in directories (every file with --logs), files as given (a file that is not a dump is a console log). */
@@ -226,7 +228,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     try {
       if (o.signatures) for (const f of inputs) if (!fs.statSync(f).isFile()) throw new Error(`${f}: not a file (--signatures reads JSONL files)`);
       list = o.signatures ? [] : await ingestInputs(inputs, !!o.logs);
-      engine = await openEngine(o);
+      engine = await openEngine(o, true);
     } catch (e) {
       fail('ingest', e);
     }
@@ -361,10 +363,10 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
   ).action(async (dump: string | undefined, _o, cmd: Command) => {
     const o = g(cmd);
     const file = (o.log as string | undefined) ?? dump;
-    if (!file) fail('match', new Error('give a dump or --log <file>'));
+    if (!file) fail('match', new UsageError('give a dump or --log <file>'));
     const { extract } = await import('../report/extract.js');
     const r = await extract({ path: file, as: o.log ? 'log' : 'dump', program: { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded } });
-    if (!r.ok) fail(file, new Error(r.error));
+    if (!r.ok) fail(file, new UsageError(r.error));
     let engine: Engine;
     try {
       engine = await openEngine(o);
@@ -379,7 +381,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
   const issue = program.command('issue').description('known issues: list, show, and the corrections a person makes (label, confirm, merge, split, note, link, status, title)');
   const withStore = (c: Command) => storeOpt(c).option('--json', 'print the data as JSON');
   const num = (s: string, what: string) => {
-    if (!/^\d+$/.test(s)) fail('issue', new Error(`${what} must be a number: ${s}`));
+    if (!/^\d+$/.test(s)) fail('issue', new UsageError(`${what} must be a number: ${s}`));
     return Number(s);
   };
   const run = (f: (store: Store, o: Record<string, unknown>) => Promise<unknown>) => async (...args: unknown[]) => {
@@ -444,7 +446,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     }
     let engine: Engine;
     try {
-      engine = await openEngine(o);
+      engine = await openEngine(o, inputs.length > 0);
       if (inputs.length) {
         const list = await ingestInputs(inputs, !!o.logs);
         const program_: ProgramOptions = { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded };
@@ -564,7 +566,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       }
       for (const f of set.failed) console.error(`vaat: eval: ${f.id}: ${f.error}`);
       const protocols = o.protocol ? String(o.protocol).split(',') : PROTOCOLS;
-      for (const p of protocols) if (!PROTOCOLS.includes(p as never)) fail('eval', new Error(`--protocol ${p}: one of ${PROTOCOLS.join(', ')}`));
+      for (const p of protocols) if (!PROTOCOLS.includes(p as never)) fail('eval', new UsageError(`--protocol ${p}: one of ${PROTOCOLS.join(', ')}`));
       const rankings = o.rankings ? fs.openSync(String(o.rankings), 'w') : null;
       const matchers = allMatchers(set.items);
       if (o.model && o.model !== 'none') {
@@ -588,7 +590,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(62) + '\r');
       if (o.calibrate) {
         const eng = report.matchers.find((m) => m.matcher === 'engine (full signature)')!;
-        const store = await openStore(o);
+        const store = await openStore(o, true);
         // The set's inputs say which scale it calibrates: console logs, or vmcores.
         const scale = set.items.some((it) => it.kind === 'vmcore') ? 'vmcore' : 'console';
         const cur = (await store.config<Record<string, unknown>>('thresholds')) ?? {};

@@ -145,12 +145,16 @@ export interface SqliteOptions {
   migrate?: boolean;
   /** Called with a one-line notice (migrations applied). */
   notice?: (line: string) => void;
+  /** Refuse a directory that holds no store yet instead of making one (commands that only read or correct). */
+  mustExist?: boolean;
 }
 
 /** Open (creating if needed) the store database `dir/store.db`. */
 export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteStore {
-  fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'store.db');
+  // A mistyped --store (or /etc) must not become a new empty store, nor leave a database file there.
+  if (opts.mustExist && !fs.existsSync(file)) throw new StoreError(`no store in ${dir} (vaat ingest makes one; --store DIR or VAAT_STORE says where)`);
+  fs.mkdirSync(dir, { recursive: true });
   const timeout = opts.busyTimeoutMs ?? 60_000;
   const db = openWal(file, timeout);
   db.pragma('synchronous = NORMAL');

@@ -56,6 +56,40 @@ test('ingesting the shared dumps twice: the second run stores nothing and report
     assert.equal(r.code, 1, args.join(' '));
     assert.equal(r.err, `vaat: issue: ${said}\n`);
   }
+  assert.equal(vaat(['issue', 'show', 'abc', '--store', store]).err, 'vaat: issue: issue must be a number: abc\n');
+});
+
+test('commands that only read or correct a store refuse a directory without one, and leave nothing there; a bad input is said as the user\'s', () => {
+  // `vaat issue list --store /etc` made /etc/store.db, and a mistyped --store became a new empty store.
+  const missing = path.join(tmp, 'no-such-store');
+  const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
+  const log = path.join(path.dirname(dumps[0]!.path), 'console.log');
+  for (const [what, args] of [
+    ['cluster', ['cluster']], ['reindex', ['reindex']], ['issue', ['issue', 'list']], ['match', ['match', '--log', log]], ['similarity-report', ['similarity-report', '-o', path.join(tmp, 'r.html')]],
+  ] as Array<[string, string[]]>) {
+    for (const dir of [missing, empty]) {
+      const r = vaat([...args, '--store', dir]);
+      assert.equal(r.code, 1, `${args.join(' ')} ${dir}`);
+      assert.equal(r.err, `vaat: ${what}: no store in ${dir} (vaat ingest makes one; --store DIR or VAAT_STORE says where)\n`);
+    }
+  }
+  assert.ok(!fs.existsSync(missing));
+  assert.deepEqual(fs.readdirSync(empty), []);
+  // Inputs that are not what the command reads: one line each, never "internal error".
+  const text = path.join(tmp, 'a-text-file');
+  fs.writeFileSync(text, 'not a manifest\n');
+  for (const [args, said] of [
+    [['match', '--log', path.join(tmp, 'nonexistent'), '--store', empty], new RegExp(`^vaat: ${path.join(tmp, 'nonexistent')}: ENOENT`)],
+    [['match', text, '--store', empty], new RegExp(`^vaat: ${text}: not a vmcore: this is a text file`)],
+    [['eval', '--set', text], new RegExp(`^vaat: eval: ${text}: not JSON`)],
+    [['eval', '--set', path.dirname(KERNEL_DIR), '--protocol', 'sideways'], /^vaat: eval: --protocol sideways: one of /],
+  ] as Array<[string[], RegExp]>) {
+    const r = vaat(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.err, said);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.doesNotMatch(r.err, /internal error/);
+  }
 });
 
 test('a new store whose first ingest failed (garbage) takes the next one, and the one after', () => {
