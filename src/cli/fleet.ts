@@ -2,6 +2,7 @@
 // (the HTTP service) and `vaat fleet up` (Redis, PostgreSQL, one service and
 // N workers on loopback in a temporary directory, for trying it).
 
+import { UsageError, wholeNumber } from './args.js';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +20,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 function readToken(o: Record<string, unknown>): string {
   if (o.tokenFile) return fs.readFileSync(String(o.tokenFile), 'utf8').trim();
   if (process.env.VAAT_TOKEN) return process.env.VAAT_TOKEN;
-  throw new Error('give --token-file FILE (or VAAT_TOKEN): writes need a bearer token');
+  throw new UsageError('give --token-file FILE (or VAAT_TOKEN): writes need a bearer token');
 }
 
 export function addFleetCommands(program: Command, ctx: Ctx): void {
@@ -29,8 +30,8 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .requiredOption('--redis <url>', 'redis://host:port')
     .requiredOption('--pg <url>', 'postgres://user@host:port/db')
     .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable)', collect, [])
-    .option('--concurrency <n>', 'jobs at once', '2')
-    .option('--lock-ms <ms>', 'job lock: a dead worker\'s job is retried after it', '30000')
+    .option('--concurrency <n>', 'jobs at once', wholeNumber(1, 256), 2)
+    .option('--lock-ms <ms>', 'job lock: a dead worker\'s job is retried after it', wholeNumber(100, 86_400_000), 30000)
     .option('--candidates <url>', "the service's URL: its index answers this worker's searches, and the worker keeps none (needs the token)")
     .option('--token-file <file>', 'the service\'s bearer token, for --candidates (else $VAAT_TOKEN)')
     .action(async (_o, cmd: Command) => {
@@ -63,7 +64,7 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .description('the dedupe service over HTTP: /v1/ingest, /v1/jobs/:id, /v1/match, /v1/issues, /v1/report, /metrics, /healthz')
     .requiredOption('--redis <url>', 'redis://host:port')
     .requiredOption('--pg <url>', 'postgres://user@host:port/db')
-    .option('--port <n>', 'port', '8080')
+    .option('--port <n>', 'port', wholeNumber(0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'the bearer token writes need (else $VAAT_TOKEN)')
     .option('--protect-reads', 'reads need the token too')
@@ -101,8 +102,8 @@ export function addFleetCommands(program: Command, ctx: Ctx): void {
     .command('up')
     .description('start Redis and PostgreSQL (Debian\'s redis-server and postgresql-15, installed when missing) on loopback in a temporary directory, one service and N workers; Ctrl-C stops everything')
     .option('--dir <dir>', 'where the databases live (default: a new temporary directory)')
-    .option('--workers <n>', 'workers', '2')
-    .option('--port <n>', 'service port', '8080')
+    .option('--workers <n>', 'workers', wholeNumber(1, 64), 2)
+    .option('--port <n>', 'service port', wholeNumber(0, 65535), 8080)
     .option('--root <dir>', 'dump paths must resolve inside this directory (repeatable; default: the current directory)', collect, [])
     .action(async (_o, cmd: Command) => {
       const o = ctx.g(cmd);

@@ -14,7 +14,7 @@ import { addSimilarityCommands } from './similarity.js';
 import { addTrainCommand } from './train.js';
 import { addFleetCommands } from './fleet.js';
 import { storageFailure } from '../similarity/store.js';
-import { UsageError } from './errors.js';
+import { UsageError, wholeNumber } from './args.js';
 
 interface GlobalOpts {
   systemMap?: string;
@@ -109,7 +109,7 @@ export function buildCli(): Command {
     .option('--system-map <file>', 'System.map, for kernels whose VMCOREINFO has no kallsyms (before 6.0)')
     .option('--btf <file>', 'raw BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) instead of the dump\'s own')
     .option('--zero-excluded', 'read pages excluded from the dump as zeros')
-    .option('--cache-pages <n>', 'page cache size in pages (default 4096)')
+    .option('--cache-pages <n>', 'page cache size in pages (default 4096)', wholeNumber(1, 1 << 24))
     .showHelpAfterError();
 
   const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOpts & Record<string, unknown>;
@@ -132,7 +132,7 @@ export function buildCli(): Command {
     .argument('<dump>')
     .option('-t, --no-time', 'omit timestamps')
     .option('-m, --level', 'show each record\'s log level')
-    .option('--tail <n>', 'only the last n records')
+    .option('--tail <n>', 'only the last n records', wholeNumber(0, Number.MAX_SAFE_INTEGER))
     .option('--json', 'print the records as JSON')
     .action(async (dump: string, _o, cmd: Command) => {
       const { collectLog, renderLog } = await import('../commands/log.js');
@@ -235,7 +235,7 @@ export function buildCli(): Command {
     .option('--sort <column>', 'sort by a column (prefix - for descending), e.g. -LASTRUN')
     .option('--filter <expr...>', 'keep rows matching COLUMN=VALUE, COLUMN>N, COLUMN~TEXT (repeatable)')
     .option('--outliers', 'only the flagged rows')
-    .option('--limit <n>', 'at most n rows')
+    .option('--limit <n>', 'at most n rows', wholeNumber(0, Number.MAX_SAFE_INTEGER))
     .option('--json', 'print the rows as JSON')
     .action(async (dump: string, _o, cmd: Command) => {
       const { collectTasktable, renderTasktable } = await import('../commands/tasktable.js');
@@ -250,7 +250,7 @@ export function buildCli(): Command {
     .description('run sys, log, bt -a, runq, lockinfo --blocked, tasktable, mod, cpuinfo, cgroupinfo over dumps or directories of dumps, in parallel')
     .argument('<inputs...>', 'dump files and/or directories (searched recursively)')
     .option('-o, --out <dir>', 'where to write <dump>.txt/.json and the summary', 'vaat-report')
-    .option('-j, --jobs <n>', 'parallel workers (default: number of cores)')
+    .option('-j, --jobs <n>', 'parallel workers (default: number of cores)', wholeNumber(1, 256))
     .option('--html', 'also write HTML pages and index.html')
     .option('--timeout <s>', 'per-dump time limit in seconds', '900')
     .option('--json', 'print the summary as JSON')
@@ -350,9 +350,9 @@ export function buildCli(): Command {
     .requiredOption('-o, --out <dir>', 'where the dumps and manifest.json go')
     .option('--kernels <list>', 'kernels by short name (datasets/lab/kernels.json)', '6.1')
     .option('--scenarios <list|all>', 'scenario names (datasets/lab/scenarios.json) or all', 'all')
-    .option('--runs <n>', 'variations per scenario', '1')
+    .option('--runs <n>', 'variations per scenario', wholeNumber(1, 1000), 1)
     .option('--capture <path>', 'kdump, qmp or both (alternating)', 'both')
-    .option('--seed <n>', 'seed for the variations', '1')
+    .option('--seed <n>', 'seed for the variations', wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--cache <dir>', 'downloads and builds (default <out>/.lab)')
     .option('--mem <MiB>', 'guest memory for every run instead of the drawn size (kdump needs ≥ 384)')
     .option('--jobs <n>', 'guests at once (each one QEMU; under TCG a guest keeps about one core busy)', '1')

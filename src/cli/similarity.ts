@@ -2,7 +2,7 @@
 // the syzbot labelled-set writer. All take --json; the store is --store DIR,
 // else $VAAT_STORE, else ./vaat-store.
 
-import { UsageError } from './errors.js';
+import { UsageError, wholeNumber, fraction } from './args.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -217,7 +217,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .argument('<inputs...>', 'dumps, directories of dumps, console logs (JSONL files with --signatures)')
       .option('--logs', 'every file (and every file under a directory) is a console log')
       .option('--signatures', 'the inputs are JSONL files of signatures already extracted (vaat signature --batch -o FILE): stored and decided, a batch per transaction')
-      .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)')
+      .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)', wholeNumber(1, 256))
       .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
       .option('--model <dir>', 'configure the store to re-rank with this learned model (models/<name>), or none for the hand-set scorer')
       .option('--json', 'one JSON object per input: {input, signature, decision, issue, closest, score, families, reasons, error}'),
@@ -226,7 +226,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     let engine: Engine;
     let list: Array<{ path: string; name: string; as: 'dump' | 'log' }>;
     try {
-      if (o.signatures) for (const f of inputs) if (!fs.statSync(f).isFile()) throw new Error(`${f}: not a file (--signatures reads JSONL files)`);
+      if (o.signatures) for (const f of inputs) if (!fs.statSync(f).isFile()) throw new UsageError(`${f}: not a file (--signatures reads JSONL files)`);
       list = o.signatures ? [] : await ingestInputs(inputs, !!o.logs);
       engine = await openEngine(o, true);
     } catch (e) {
@@ -357,7 +357,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .description('the known issues closest to a dump or console log, with the score\'s per-family breakdown and reasons; stores nothing')
       .argument('[dump]', 'a vmcore')
       .option('--log <file>', 'a console log (dmesg, serial console, a pasted report) instead of a dump')
-      .option('-k <n>', 'how many issues', '5')
+      .option('-k <n>', 'how many issues', wholeNumber(1, 50), 5)
       .option('--model <dir>', 'configure the store to re-rank with this learned model, or none')
       .option('--json', 'print {query, matches: [{issue, title, score, families, reasons, signature}]}'),
   ).action(async (dump: string | undefined, _o, cmd: Command) => {
@@ -434,9 +434,9 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .option('--logs', 'every input file is a console log')
       .option('-o, --out <file>', 'write the HTML page here')
       .option('--json', 'print the report as JSON (the document the page is made from)')
-      .option('--threshold <t>', 'clustering cut (default: the store\'s calibrated value, else 0.6)')
-      .option('-k <n>', 'neighbours per signature in the graph', '10')
-      .option('-j, --jobs <n>', 'extraction worker threads'),
+      .option('--threshold <t>', 'clustering cut (default: the store\'s calibrated value, else 0.6)', fraction)
+      .option('-k <n>', 'neighbours per signature in the graph', wholeNumber(1, 200), 10)
+      .option('-j, --jobs <n>', 'extraction worker threads', wholeNumber(1, 256)),
   ).action(async (inputs: string[], _o, cmd: Command) => {
     const o = g(cmd);
     let tmp: string | null = null;
@@ -488,8 +488,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     program
       .command('cluster')
       .description('root-cause clusters over every stored signature: average linkage over the HNSW k-nearest-neighbour graph, exact scores')
-      .option('--threshold <t>', 'cut (0..1; default: the store\'s calibrated value, else 0.6)')
-      .option('-k <n>', 'neighbours per signature', '10')
+      .option('--threshold <t>', 'cut (0..1; default: the store\'s calibrated value, else 0.6)', fraction)
+      .option('-k <n>', 'neighbours per signature', wholeNumber(1, 200), 10)
       .option('--json', 'print the clusters as JSON'),
   ).action(async (_o, cmd: Command) => {
     const o = g(cmd);
@@ -541,8 +541,8 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     .requiredOption('--set <manifest>', 'a labelled set: manifest.json (or its directory), or a tree of scenario dirs with meta.json')
     .option('--protocol <list>', 'loo,leave-label-out,by-group,time (default: all the set supports)')
     .option('--rankings <file>', 'write one JSON line per query of the engine, both halves: {query, split (tune or test), candidates: [{id, score}], decision}')
-    .option('--rounds <n>', 'bootstrap rounds', '1000')
-    .option('-j, --jobs <n>', 'extraction worker threads for dumps')
+    .option('--rounds <n>', 'bootstrap rounds', wholeNumber(1, 1_000_000), 1000)
+    .option('-j, --jobs <n>', 'extraction worker threads for dumps', wholeNumber(1, 256))
     .option('--no-cache', 'extract every signature again (default: cached in $TMPDIR/vaat-eval-cache by content, rules version and extractor code)')
     .option('--no-clustering', 'leave clustering out')
     .option('--ablate-names', 'replace every chosen name (locks, tasks, cgroups, module functions) by a placeholder first: what the mechanism alone tells apart')

@@ -3,6 +3,7 @@
 // halves beside the hand-set scorer and the baselines, and write the model
 // with its card.
 
+import { wholeNumber } from './args.js';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,11 +26,11 @@ export function addTrainCommand(program: Command, ctx: Ctx): void {
     .description('train the learned known-issue ranker on labelled sets (tuning halves), evaluate it on their test halves, write model.json, weights.bin, CARD.md and card.json')
     .requiredOption('--set <manifest...>', 'labelled sets (manifest.json or its directory)')
     .requiredOption('--out <dir>', 'where to write the model (models/<name>)')
-    .option('--seed <n>', 'seed: the same seed and data give the same model', '1')
-    .option('--epochs <n>', 'at most this many epochs (early stopping on validation labels)', '80')
-    .option('--rounds <n>', 'bootstrap rounds of the card\'s intervals', '1000')
+    .option('--seed <n>', 'seed: the same seed and data give the same model', wholeNumber(0, 2 ** 31 - 1), 1)
+    .option('--epochs <n>', 'at most this many epochs (early stopping on validation labels)', wholeNumber(1, 100_000), 80)
+    .option('--rounds <n>', 'bootstrap rounds of the card\'s intervals', wholeNumber(1, 1_000_000), 1000)
     .option('--no-card', 'skip the evaluation and the card')
-    .option('-j, --jobs <n>', 'extraction worker threads for dumps')
+    .option('-j, --jobs <n>', 'extraction worker threads for dumps', wholeNumber(1, 256))
     .action(async (_o, cmd: Command) => {
       const o = ctx.g(cmd);
       const tty = process.stderr.isTTY;

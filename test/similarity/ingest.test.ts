@@ -90,6 +90,19 @@ test('commands that only read or correct a store refuse a directory without one,
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
     assert.doesNotMatch(r.err, /internal error/);
   }
+  // Numeric options out of range or not numbers are refused before anything runs (they went on as
+  // NaN, 0 or a negative count: --jobs 0 ingested, -k abc answered nothing).
+  for (const [args, said] of [
+    [['ingest', '--jobs', '0', '--logs', log, '--store', missing], "option '-j, --jobs <n>' argument '0' is invalid. a whole number from 1 to 256"],
+    [['match', '--log', log, '-k', 'abc', '--store', empty], "option '-k <n>' argument 'abc' is invalid. a whole number from 1 to 50"],
+    [['cluster', '--threshold', '1.5', '--store', empty], "option '--threshold <t>' argument '1.5' is invalid. a number from 0 to 1"],
+    [['log', '--cache-pages', '-5', dumps[0]!.path], "option '--cache-pages <n>' argument '-5' is invalid. a whole number from 1 to 16777216"],
+  ] as Array<[string[], string]>) {
+    const r = vaat(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.err.split('\n')[0], `error: ${said}`);
+  }
+  assert.ok(!fs.existsSync(missing));
 });
 
 test('a new store whose first ingest failed (garbage) takes the next one, and the one after', () => {
