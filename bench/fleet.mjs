@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, SHARED, VAAT, table, fmt, cpuSnapshot, cpuBetween, coresCeiling, hnswAddonBuild } from './lib.mjs';
+import { ROOT, SHARED, VAAT, table, fmt, cpuSnapshot, cpuBetween, coresCeiling, hnswAddonBuild, runMatchClients } from './lib.mjs';
 import { realSignatures } from './variants.mjs';
 
 const argv = process.argv.slice(2);
@@ -258,20 +258,7 @@ const texts = reports.slice(0, 500).map((r) => r.report);
 fs.writeFileSync(path.join(tmp, 'texts.json'), JSON.stringify(texts));
 // A warm-up pass (index pages, view cache, JIT) that is not measured, then the measured one.
 // onReady runs between the clients' warm-up and their measured requests.
-const runClients = (requests, rate = 0, onReady = async () => {}) => new Promise((resolve, reject) => {
-  const c = spawn(process.execPath, [path.join(ROOT, 'bench', 'match-client.cjs'), svcs.map((s) => s.url).join(','), path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  let ready = false;
-  c.stdout.on('data', (b) => {
-    out += b;
-    if (!ready && out.startsWith('ready\n')) {
-      ready = true;
-      out = out.slice(6);
-      onReady().then(() => c.stdin.end('go\n'), reject);
-    }
-  });
-  c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
-});
+const runClients = (requests, rate = 0, onReady = async () => {}) => runMatchClients({ urls: svcs.map((s) => s.url).join(','), textsFile: path.join(tmp, 'texts.json'), clients: CLIENTS, requests, rate, onReady });
 await runClients(Math.min(500, REQUESTS));
 // The client's own clock, from its first due request to its last answer (its start and the
 // connections' warm-up are not the service's time).

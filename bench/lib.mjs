@@ -1,6 +1,6 @@
 // Shared helpers for the benchmark scripts: time whole processes (wall
 // clock, peak RSS via GNU time), find the fixtures and the reference tools.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,4 +155,27 @@ export async function hnswAddonBuild() {
   } catch {
     return 'default';
   }
+}
+
+/**
+ * Run bench/match-client.cjs once: `clients` kept-alive connections POST /v1/match to `urls` (one
+ * or more, comma-joined) with the texts of `textsFile`, `requests` in all, back to back (rate 0) or
+ * paced at `rate` a second. `onReady` (async) runs after the clients' unmeasured first requests and
+ * before the measured ones. Resolves to the client's JSON: {lat, at, statuses, seconds, startedAt}.
+ */
+export function runMatchClients({ urls, textsFile, clients, requests, rate = 0, onReady = async () => {} }) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [join(ROOT, 'bench', 'match-client.cjs'), urls, textsFile, String(clients), String(requests), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let ready = false;
+    c.stdout.on('data', (b) => {
+      out += b;
+      if (!ready && out.startsWith('ready\n')) {
+        ready = true;
+        out = out.slice(6);
+        onReady().then(() => c.stdin.end('go\n'), reject);
+      }
+    });
+    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
+  });
 }

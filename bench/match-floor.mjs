@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
-import { ROOT, SHARED, table, fmt, cpuSnapshot, cpuBetween } from './lib.mjs';
+import { ROOT, SHARED, table, fmt, cpuSnapshot, cpuBetween, runMatchClients } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => {
@@ -55,25 +55,12 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 async function measure(mode) {
   const srv = spawn(process.execPath, [path.join(ROOT, 'bench', 'match-floor.mjs'), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve) => readline.createInterface({ input: srv.stdout }).once('line', resolve));
-  const clients = (requests, onReady) => new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [path.join(ROOT, 'bench', 'match-client.cjs'), `http://127.0.0.1:${port}`, path.join(tmp, 'texts.json'), String(CLIENTS), String(requests), '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    let ready = false;
-    c.stdout.on('data', (b) => {
-      out += b;
-      if (!ready && out.startsWith('ready\n')) {
-        ready = true;
-        out = out.slice(6);
-        onReady();
-        c.stdin.end('go\n');
-      }
-    });
-    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
-  });
+  const clients = (requests, onReady = async () => {}) => runMatchClients({ urls: `http://127.0.0.1:${port}`, textsFile: path.join(tmp, 'texts.json'), clients: CLIENTS, requests, onReady });
+
   try {
-    await clients(Math.min(500, REQUESTS), () => {});
+    await clients(Math.min(500, REQUESTS));
     let cpu0 = null;
-    const r = await clients(REQUESTS, () => { cpu0 = cpuSnapshot(); });
+    const r = await clients(REQUESTS, async () => { cpu0 = cpuSnapshot(); });
     const cpu = cpuBetween(cpu0, cpuSnapshot(), (pid) => (pid === srv.pid ? 'server' : 'other'));
     const lat = r.lat.sort((a, b) => a - b);
     return {
