@@ -2,13 +2,13 @@
 // (the HTTP service) and `vaat fleet up` (Redis, PostgreSQL, one service and
 // N workers on loopback in a temporary directory, for trying it).
 
-import { UsageError, wholeNumber } from './args.js';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Command } from 'commander';
+import { UsageError, wholeNumber } from './args.js';
 
 interface Ctx {
   g: (cmd: Command) => Record<string, unknown>;

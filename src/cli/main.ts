@@ -252,7 +252,7 @@ export function buildCli(): Command {
     .option('-o, --out <dir>', 'where to write <dump>.txt/.json and the summary', 'vaat-report')
     .option('-j, --jobs <n>', 'parallel workers (default: number of cores)', wholeNumber(1, 256))
     .option('--html', 'also write HTML pages and index.html')
-    .option('--timeout <s>', 'per-dump time limit in seconds', '900')
+    .option('--timeout <s>', 'per-dump time limit in seconds', wholeNumber(1, 86_400), 900)
     .option('--json', 'print the summary as JSON')
     .action(async (inputs: string[], _o, cmd: Command) => {
       const o = g(cmd);
@@ -354,16 +354,14 @@ export function buildCli(): Command {
     .option('--capture <path>', 'kdump, qmp or both (alternating)', 'both')
     .option('--seed <n>', 'seed for the variations', wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--cache <dir>', 'downloads and builds (default <out>/.lab)')
-    .option('--mem <MiB>', 'guest memory for every run instead of the drawn size (kdump needs ≥ 384)')
-    .option('--jobs <n>', 'guests at once (each one QEMU; under TCG a guest keeps about one core busy)', '1')
+    .option('--mem <MiB>', 'guest memory for every run instead of the drawn size (kdump needs ≥ 384)', wholeNumber(128, 65536))
+    .option('--jobs <n>', 'guests at once (each one QEMU; under TCG a guest keeps about one core busy)', wholeNumber(1, 64), 1)
     .option('--json', 'print the result as JSON')
     .action(async (_o, cmd: Command) => {
       const o = g(cmd);
       const { buildLab } = await import('../../datasets/lab/lab.js');
       const mem = o.mem === undefined ? undefined : Number(o.mem);
-      if (mem !== undefined && !(Number.isInteger(mem) && mem >= 128 && mem <= 65536)) fail('lab build', new UsageError(`--mem ${String(o.mem)}: MiB between 128 and 65536`));
       const jobs = Number(o.jobs);
-      if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) fail('lab build', new UsageError(`--jobs ${String(o.jobs)}: a whole number from 1 to 64`));
       const capture = String(o.capture);
       if (!['kdump', 'qmp', 'both'].includes(capture)) fail('lab build', new UsageError(`--capture ${capture}: kdump, qmp or both`));
       const t0 = Date.now();

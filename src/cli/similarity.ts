@@ -2,7 +2,6 @@
 // the syzbot labelled-set writer. All take --json; the store is --store DIR,
 // else $VAAT_STORE, else ./vaat-store.
 
-import { UsageError, wholeNumber, fraction } from './args.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +10,7 @@ import type { Engine, IngestResult, MatchResult } from '../similarity/engine.js'
 import type { ProgramOptions } from '../kernel/program.js';
 import { storageFailure, type IssueStatus, type Store } from '../similarity/store.js';
 import { writeFileAtomic } from '../util/atomicfile.js';
+import { UsageError, wholeNumber, fraction } from './args.js';
 
 interface Ctx {
   g: (cmd: Command) => Record<string, unknown>;
@@ -218,7 +218,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
       .option('--logs', 'every file (and every file under a directory) is a console log')
       .option('--signatures', 'the inputs are JSONL files of signatures already extracted (vaat signature --batch -o FILE): stored and decided, a batch per transaction')
       .option('-j, --jobs <n>', 'extraction worker threads (default: number of cores)', wholeNumber(1, 256))
-      .option('--timeout <s>', 'per-input extraction time limit in seconds', '600')
+      .option('--timeout <s>', 'per-input extraction time limit in seconds', wholeNumber(1, 86_400), 600)
       .option('--model <dir>', 'configure the store to re-rank with this learned model (models/<name>), or none for the hand-set scorer')
       .option('--json', 'one JSON object per input: {input, signature, decision, issue, closest, score, families, reasons, error}'),
   ).action(async (inputs: string[], _o, cmd: Command) => {
@@ -366,6 +366,7 @@ export function addSimilarityCommands(program: Command, ctx: Ctx): void {
     if (!file) fail('match', new UsageError('give a dump or --log <file>'));
     const { extract } = await import('../report/extract.js');
     const r = await extract({ path: file, as: o.log ? 'log' : 'dump', program: { systemMap: o.systemMap as string | undefined, btf: o.btf as string | undefined, zeroExcluded: !!o.zeroExcluded } });
+    // Said as ingest says a failed input: the input's trouble, in its one line (extract keeps no error class).
     if (!r.ok) fail(file, new UsageError(r.error));
     let engine: Engine;
     try {

@@ -3,12 +3,12 @@
 // halves beside the hand-set scorer and the baselines, and write the model
 // with its card.
 
-import { wholeNumber } from './args.js';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { wholeNumber } from './args.js';
 
 interface Ctx {
   g: (cmd: Command) => Record<string, unknown>;
