@@ -174,6 +174,17 @@ export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteSt
  * holding a shared lock both ask for it (it would otherwise deadlock): two ingests started at once
  * on a new store. The loser closes and tries again until the busy timeout has passed.
  */
+/** Why a directory cannot be written (a read-only filesystem, no permission), as a clause; '' when it can. */
+function readOnlyDir(dir: string): string {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return '';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? ` (${dir} cannot be written: ${code}; the store keeps its write-ahead log beside the database, also to be read)` : '';
+  }
+}
+
 function openWal(file: string, timeoutMs: number): Db {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
@@ -186,7 +197,9 @@ function openWal(file: string, timeoutMs: number): Db {
       db?.close();
       const code = (e as { code?: string }).code ?? '';
       if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) {
-        throw new StoreError(`${file}: cannot open the store database: ${(e as Error).message}`);
+        // SQLite's own words name no cause when the directory cannot be written: a write-ahead-log
+        // database needs its -wal and -shm files beside it, also to be read.
+        throw new StoreError(`${file}: cannot open the store database: ${(e as Error).message}${readOnlyDir(path.dirname(file))}`);
       }
       // 5–40 ms, more as attempts go on, jittered so two losers do not meet again.
       const ms = Math.min(40, 5 * (attempt + 1)) * (0.5 + Math.random());

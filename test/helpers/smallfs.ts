@@ -12,6 +12,8 @@ export interface SmallFs {
   how: string;
   /** Room again: the tmpfs remounted at `mb` MiB, its contents kept. */
   grow(mb?: number): void;
+  /** Remounted read-only (`false`: writable again), its contents kept. */
+  readOnly(on?: boolean): void;
   /** Unmount (lazily: a server may still hold a file open there). */
   release(): void;
 }
@@ -25,6 +27,9 @@ export function mountTmpfs(dir: string, mb: number): SmallFs {
     how: mounted ? `tmpfs of ${mb} MiB` : `mount refused: ${(m.stderr || m.error?.message || '').trim()}`,
     grow(to = 256) {
       if (mounted) assert.equal(spawnSync('mount', ['-o', `remount,size=${to}m`, dir]).status, 0);
+    },
+    readOnly(on = true) {
+      if (mounted) assert.equal(spawnSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, dir]).status, 0);
     },
     release() {
       if (mounted) spawnSync('umount', ['-l', dir]);

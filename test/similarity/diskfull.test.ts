@@ -4,7 +4,8 @@
 // inputs were never reported and their decisions never printed. Now the batch
 // stops storing, says so for every input left, and the store opens, answers
 // and takes the rest afterwards. And an index file written short (hnswlib
-// checks no write) is found and not put in place.
+// checks no write) is found and not put in place. And a store on a read-only
+// filesystem says why it cannot be opened.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -213,4 +214,27 @@ test('ingest --signatures on a disk that fills: the batch that failed is rolled 
   assert.equal(again.length, 1500);
   assert.equal(again.filter((l) => l.decision === 'same-dump').length, cut, 'what the first run printed as stored is stored, nothing of the failed batch');
   assert.equal(again.filter((l) => l.decision === 'failed').length, 0);
+});
+
+test('a store on a read-only filesystem: opening it says why, in one line', (t) => {
+  const tmp = tempDir('vaat-rostore-');
+  const fsm = mountTmpfs(path.join(tmp, 'ro'), 16);
+  if (!fsm.mounted) {
+    t.skip(`needs a filesystem of its own to make read-only (${fsm.how})`);
+    return;
+  }
+  t.after(() => {
+    fsm.readOnly(false);
+    fsm.release();
+  });
+  const store = path.join(tmp, 'ro', 'store');
+  const log = path.join(tmp, 'a.log');
+  fs.writeFileSync(log, syzbotReports()[0]!.report);
+  assert.equal(vaat(['ingest', '--logs', log, '--store', store]).code, 0);
+  fsm.readOnly();
+  // It was "unable to open database file" and nothing more: SQLite's words for a write-ahead-log
+  // database whose directory cannot take its -wal and -shm files.
+  const r = vaat(['issue', 'list', '--store', store]);
+  assert.equal(r.code, 1);
+  assert.equal(r.err, `vaat: issue: ${path.join(store, 'store.db')}: cannot open the store database: unable to open database file (${store} cannot be written: EROFS; the store keeps its write-ahead log beside the database, also to be read)\n`);
 });
