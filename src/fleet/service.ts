@@ -148,6 +148,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     metrics.inc('vaat_http_requests_total', { route, status: String(reply.statusCode) });
     metrics.observe(route, reply.elapsedTime / 1000);
   });
+  // Every answer that is not a success has one shape, {error}: an unknown route too (Fastify's own
+  // 404 body is {message, error, statusCode}).
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (err instanceof Unavailable || isUnavailable(err)) return reply.code(503).header('retry-after', '2').send({ error: `unavailable: ${err.message.split('\n')[0]}` });
     // The database's disk is full (or read-only, or failing): nothing the client can change — a

@@ -712,4 +712,8 @@ test('writes without the token are refused; dump paths outside the roots, throug
   // Oversized match bodies are refused; reads stay open without a token.
   assert.equal((await api('POST', '/v1/match', 'x'.repeat((1 << 20) + 1024), null)).status, 413);
   assert.equal((await api('GET', '/v1/issues', undefined, null)).status, 200);
+  // An unknown route answers in the API's one error shape.
+  const none = await api('DELETE', '/v1/issues/1?x=1');
+  assert.equal(none.status, 404);
+  assert.deepEqual(none.json, { error: 'no route DELETE /v1/issues/1' });
 });
