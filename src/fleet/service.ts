@@ -151,12 +151,14 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   // Every answer that is not a success has one shape, {error}: an unknown route too (Fastify's own
   // 404 body is {message, error, statusCode}).
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
+  // What the client can only retry later: Redis or PostgreSQL away, or the database's disk full (or
+  // read-only, or failing) — a 503, never a 400 that blames the request or a 500.
+  const retryLater = (e: unknown) => e instanceof Unavailable || isUnavailable(e) || storageFailure(e) !== null;
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
-    if (err instanceof Unavailable || isUnavailable(err)) return reply.code(503).header('retry-after', '2').send({ error: `unavailable: ${err.message.split('\n')[0]}` });
-    // The database's disk is full (or read-only, or failing): nothing the client can change — a
-    // 503 to retry later, as for a database that is down, never a 400 or a 500.
-    const full = storageFailure(err);
-    if (full !== null) return reply.code(503).header('retry-after', '2').send({ error: `unavailable: the store cannot take writes: ${full}` });
+    if (retryLater(err)) {
+      const full = storageFailure(err);
+      return reply.code(503).header('retry-after', '2').send({ error: `unavailable: ${full !== null ? `the store cannot take writes: ${full}` : err.message.split('\n')[0]}` });
+    }
     if (err.validation || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || (err.statusCode && err.statusCode < 500)) return reply.code(err.statusCode ?? 400).send({ error: err.message.split('\n')[0] });
     if (err instanceof StoreError) return reply.code(/\bno (issue|signature)\b|not found/i.test(err.message) ? 404 : 400).send({ error: err.message.split('\n')[0] });
     notice(`internal error: ${err.message.split('\n')[0]}`);
@@ -255,7 +257,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     try {
       return await f.call(null);
     } catch (e) {
-      if (e instanceof Unavailable || isUnavailable(e) || storageFailure(e) !== null) throw e;
+      if (retryLater(e)) throw e;
       const m = (e as Error).message.split('\n')[0]!;
       return reply.code(/\bno (issue|signature)\b|not found|unknown/i.test(m) ? 404 : 400).send({ error: m });
     }

@@ -149,7 +149,7 @@ export interface SqliteOptions {
   mustExist?: boolean;
 }
 
-/** Open (creating if needed) the store database `dir/store.db`. */
+/** Open the store database `dir/store.db`, creating it unless `mustExist`. */
 export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteStore {
   const file = path.join(dir, 'store.db');
   // A mistyped --store (or /etc) must not become a new empty store, nor leave a database file there.
@@ -168,12 +168,6 @@ export function openSqliteStore(dir: string, opts: SqliteOptions = {}): SqliteSt
   return new SqliteStore(dir, db);
 }
 
-/**
- * Open the database in WAL mode. Switching a new database to WAL needs an exclusive lock, and
- * SQLite answers SQLITE_BUSY at once, without waiting in the busy handler, when two connections
- * holding a shared lock both ask for it (it would otherwise deadlock): two ingests started at once
- * on a new store. The loser closes and tries again until the busy timeout has passed.
- */
 /** Why a directory cannot be written (a read-only filesystem, no permission), as a clause; '' when it can. */
 function readOnlyDir(dir: string): string {
   try {
@@ -185,6 +179,12 @@ function readOnlyDir(dir: string): string {
   }
 }
 
+/**
+ * Open the database in WAL mode. Switching a new database to WAL needs an exclusive lock, and
+ * SQLite answers SQLITE_BUSY at once, without waiting in the busy handler, when two connections
+ * holding a shared lock both ask for it (it would otherwise deadlock): two ingests started at once
+ * on a new store. The loser closes and tries again until the busy timeout has passed.
+ */
 function openWal(file: string, timeoutMs: number): Db {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
